@@ -1,0 +1,14 @@
+/* kgmtl eval — placeholder until its issue lands. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int kgm_cmd_eval(int argc, char **argv) {
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: kgmtl eval ...\n(not built yet)\n");
+        return 0;
+    }
+    return kgm_cli_not_built("eval", "see the open issues");
+}

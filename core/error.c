@@ -1,0 +1,65 @@
+/* Status strings and the thread-local error buffer. */
+#include "kgmtl/status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KGM_ERRBUF 2048
+static _Thread_local char errbuf[KGM_ERRBUF];
+
+kgm_status kgm_error_set(kgm_status st, const char *file, int line, const char *fmt, ...) {
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    int n = snprintf(errbuf, sizeof errbuf, "%s:%d: ", base, line);
+    if (n < 0 || n >= KGM_ERRBUF) n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf + n, sizeof errbuf - (size_t)n, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+kgm_status kgm_error_wrap(kgm_status st, const char *fmt, ...) {
+    char prefix[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    char tmp[KGM_ERRBUF];
+    snprintf(tmp, sizeof tmp, "%s: %s", prefix, errbuf);
+    memcpy(errbuf, tmp, sizeof errbuf);
+    return st;
+}
+
+const char *kgm_error_message(void) { return errbuf; }
+
+void kgm_error_clear(void) { errbuf[0] = '\0'; }
+
+const char *kgm_status_str(kgm_status st) {
+    switch (st) {
+    case KGM_OK: return "ok";
+    case KGM_ERR_NOMEM: return "out of memory";
+    case KGM_ERR_SHAPE: return "shape mismatch";
+    case KGM_ERR_INDEX: return "index out of range";
+    case KGM_ERR_ARG: return "invalid argument";
+    case KGM_ERR_IO: return "i/o error";
+    case KGM_ERR_PARSE: return "parse error";
+    case KGM_ERR_ARENA: return "arena exhausted";
+    case KGM_ERR_NUMERIC: return "non-finite value";
+    case KGM_ERR_GRAPH: return "graph error";
+    case KGM_ERR_PLUGIN: return "plugin error";
+    case KGM_ERR_ABI: return "plugin ABI mismatch";
+    case KGM_ERR_STATE: return "invalid state";
+    case KGM_ERR_UNSUPPORTED: return "unsupported";
+    case KGM_ERR_FORMAT: return "corrupt or stale file";
+    case KGM_ERR_INTERRUPTED: return "interrupted";
+    }
+    return "unknown status";
+}
+
+_Noreturn void kgm_assert_fail(const char *expr, const char *file, int line) {
+    fprintf(stderr, "kgmtl: internal invariant violated: %s (%s:%d)\n", expr, file, line);
+    abort();
+}
