@@ -3,6 +3,7 @@
 #define KGMTL_KGMTL_H
 
 #include "kgmtl/arena.h"
+#include "kgmtl/gradcheck.h"
 #include "kgmtl/ops.h"
 #include "kgmtl/optim.h"
 #include "kgmtl/params.h"
