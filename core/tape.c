@@ -150,3 +150,13 @@ void kgm_tape_zero_grads(kgm_tape *tp) {
             memset(o->grad, 0, (size_t)kgm_tensor_numel(o) * sizeof(float));
     }
 }
+
+kgm_tape_mark kgm_tape_get_mark(const kgm_tape *tp) {
+    kgm_tape_mark m = {tp->arena.used, tp->n};
+    return m;
+}
+
+void kgm_tape_rewind(kgm_tape *tp, kgm_tape_mark m) {
+    if (m.n_records <= tp->n) tp->n = m.n_records;
+    if (m.arena_used <= tp->arena.used) tp->arena.used = m.arena_used;
+}

@@ -1,11 +1,357 @@
-/* kgmtl/plugin.h — the one header a task plugin needs (ABI major 1).
- * (The full descriptor and host API table land with the plugin issue.) */
+/* kgmtl/plugin.h — the one header a task plugin needs. ABI major 1.
+ *
+ * A task plugin is a shared object exporting ONE function:
+ *
+ *     const kgm_task_plugin *kgm_task_entry(const kgm_host_api *host);
+ *
+ * The host calls it once after dlopen(RTLD_NOW|RTLD_LOCAL), then checks
+ * `abi_major` and `struct_size` of the returned descriptor BEFORE calling
+ * anything else. The plugin never links against host symbols: everything it
+ * needs (allocation, logging, errors, parameters, data, encoder outputs, every
+ * tape op, random streams, metrics) comes through the kgm_host_api table.
+ *
+ * Compatibility promise (SQLite/Redis style): within ABI major 1 both structs
+ * below are APPEND-ONLY. New host functions are added at the end of
+ * kgm_host_api and announced by a larger `struct_size` / `abi_minor`; a plugin
+ * built against 1.x loads into any host of major 1 and must check
+ * `host->struct_size` before using a member added after 1.0. New descriptor
+ * fields are added at the end; the host reads only the prefix the plugin's
+ * `struct_size` covers. Any breaking change bumps KGM_ABI_MAJOR.
+ *
+ * Life cycle, per task instance of a run:
+ *   create(host, ctx, &self)        read options (host->opt_*), allocate state
+ *   declare_params(self, ctx)       host->param_declare(...) for head weights
+ *   -- host finalises the parameter store --
+ *   forward_loss(self, ctx, tp, b, &loss)   per training batch, on the tape
+ *   predict(self, ctx, tp, b, &out)         task output for a batch (no loss)
+ *   eval(self, ctx, tp, split, metrics)     fill n_metrics values for a split
+ *   destroy(self)
+ */
 #ifndef KGMTL_PLUGIN_H
 #define KGMTL_PLUGIN_H
 
+#include <stdarg.h>
+
 #include "kgmtl/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define KGM_ABI_MAJOR 1
 #define KGM_ABI_MINOR 0
 
+/* Name of the one symbol a plugin exports. */
+#define KGM_TASK_ENTRY_SYMBOL "kgm_task_entry"
+
+typedef struct kgm_task_ctx kgm_task_ctx; /* host-owned, one per task instance */
+
+/* ---- what a task consumes ------------------------------------------------ */
+
+/* The data view: which rows of the dataset a task trains and evaluates on. */
+typedef enum kgm_data_view {
+    KGM_VIEW_INTERACTIONS = 1, /* (user, item, label 0/1) — CTR, with sampled negatives if implicit */
+    KGM_VIEW_RATINGS = 2,      /* (user, item, rating) */
+    KGM_VIEW_IMPLICIT = 3,     /* (user, item) positives; negatives sampled by the task — top-K */
+    KGM_VIEW_KG = 4,           /* (head, relation, tail) triples over entities */
+    KGM_VIEW_SOCIAL = 5,       /* (src, dst, weight) user-user edges */
+    KGM_VIEW_USER_ATTR = 6,    /* (user, class) from a categorical user attribute */
+    KGM_VIEW_ITEM_LABELS = 7,  /* (item, multi-hot labels) from a multi-valued item attribute */
+    KGM_VIEW_TABULAR = 8,      /* tabular rows with one numeric/binary label column */
+    KGM_VIEW_IMPRESSIONS = 9   /* (user, item, click, conversion) — ESMM */
+} kgm_data_view;
+
+/* The representation the host computes for each batch row (batch->h). */
+typedef enum kgm_input_kind {
+    KGM_INPUT_NONE = 0,    /* the task calls host->embed itself (KG embedding, link prediction) */
+    KGM_INPUT_PAIR = 1,    /* fused (user, item) representation through the task's mixer output */
+    KGM_INPUT_USER = 2,    /* the encoder's user representation */
+    KGM_INPUT_ITEM = 3,    /* the encoder's item representation */
+    KGM_INPUT_TABULAR = 4  /* tabular features through the task's mixer output */
+} kgm_input_kind;
+
+/* How the task's loss enters uncertainty weighting (Kendall et al. 2018):
+ * regression 0.5·exp(-s)·L + 0.5·s, classification exp(-s)·L + 0.5·s. */
+typedef enum kgm_loss_form {
+    KGM_LOSS_CLASSIFICATION = 0,
+    KGM_LOSS_REGRESSION = 1
+} kgm_loss_form;
+
+/* Entity kinds the encoder represents. */
+typedef enum kgm_kind {
+    KGM_KIND_USER = 0,
+    KGM_KIND_ITEM = 1,
+    KGM_KIND_ENTITY = 2,
+    KGM_KIND_RELATION = 3
+} kgm_kind;
+
+typedef enum kgm_split {
+    KGM_SPLIT_TRAIN = 0,
+    KGM_SPLIT_VALID = 1,
+    KGM_SPLIT_TEST = 2
+} kgm_split;
+
+/* A batch of rows of the task's view. Arrays not used by the view are NULL.
+ * Valid for the duration of the callback only. */
+typedef struct kgm_batch {
+    uint32_t struct_size;
+    int32_t n;              /* rows */
+    int32_t split;          /* kgm_split */
+    int32_t n_labels;       /* columns of `multi` (ITEM_LABELS) / classes (USER_ATTR) */
+    const int64_t *row;     /* (n) row index within the split, for bookkeeping */
+    const int32_t *user;    /* INTERACTIONS, RATINGS, IMPLICIT, USER_ATTR, IMPRESSIONS */
+    const int32_t *item;    /* INTERACTIONS, RATINGS, IMPLICIT, ITEM_LABELS, IMPRESSIONS */
+    const float *label;     /* label / rating / click / tabular label */
+    const float *label2;    /* conversion (IMPRESSIONS), second tabular label */
+    const int32_t *head, *rel, *tail; /* KG */
+    const int32_t *src, *dst;         /* SOCIAL */
+    const float *weight;              /* SOCIAL edge weight (or NULL) */
+    const int32_t *cls;     /* USER_ATTR class ids */
+    const float *multi;     /* ITEM_LABELS (n, n_labels) 0/1 */
+    kgm_tensor *h;          /* (n, H) representation (see kgm_input_kind), or NULL */
+} kgm_batch;
+
+/* ---- options schema ------------------------------------------------------- */
+
+typedef enum kgm_opt_type {
+    KGM_OPTTYPE_INT = 1,
+    KGM_OPTTYPE_FLOAT = 2,
+    KGM_OPTTYPE_BOOL = 3,
+    KGM_OPTTYPE_STRING = 4,
+    KGM_OPTTYPE_ENUM = 5 /* one of `choices` ("a|b|c") */
+} kgm_opt_type;
+
+typedef struct kgm_option_spec {
+    const char *name;
+    kgm_opt_type type;
+    const char *default_value; /* textual default, parsed with the type */
+    double min, max;           /* INT/FLOAT range (ignored when min > max) */
+    const char *choices;       /* ENUM: "a|b|c" */
+    const char *help;
+} kgm_option_spec;
+
+typedef struct kgm_metric_spec {
+    const char *name;          /* e.g. "auc", "ndcg@20" */
+    int32_t higher_is_better;  /* 1 or 0 */
+} kgm_metric_spec;
+
+/* ---- host API table (append-only) ---------------------------------------- */
+
+typedef enum kgm_log_level { KGM_LOG_DEBUG = 0, KGM_LOG_INFO = 1, KGM_LOG_WARN = 2, KGM_LOG_ERROR = 3 } kgm_log_level;
+
+/* Which count host->count returns. */
+typedef enum kgm_count_kind {
+    KGM_COUNT_USERS = 0,
+    KGM_COUNT_ITEMS = 1,
+    KGM_COUNT_ENTITIES = 2,
+    KGM_COUNT_RELATIONS = 3,
+    KGM_COUNT_CLASSES = 4,   /* USER_ATTR classes / ITEM_LABELS labels */
+    KGM_COUNT_ROWS_TRAIN = 5,
+    KGM_COUNT_ROWS_VALID = 6,
+    KGM_COUNT_ROWS_TEST = 7,
+    KGM_COUNT_DIM = 8,       /* encoder embedding size d (host->embed outputs (n, d)) */
+    KGM_COUNT_HIDDEN = 9     /* columns of batch->h for this task */
+} kgm_count_kind;
+
+typedef struct kgm_host_api {
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    uint32_t struct_size; /* sizeof(kgm_host_api) of the host */
+    uint32_t reserved0;
+
+    /* memory */
+    void *(*alloc)(size_t bytes);
+    void *(*calloc)(size_t n, size_t size);
+    void (*free)(void *p);
+
+    /* logging and errors (error_set formats into the host's error buffer and
+     * returns st; the host prefixes the plugin name) */
+    void (*log)(kgm_task_ctx *ctx, kgm_log_level level, const char *fmt, ...);
+    kgm_status (*error_set)(kgm_status st, const char *file, int line, const char *fmt, ...);
+    const char *(*error_message)(void);
+
+    /* options (validated by the host against the plugin's schema) */
+    kgm_status (*opt_int)(kgm_task_ctx *ctx, const char *name, int64_t *out);
+    kgm_status (*opt_float)(kgm_task_ctx *ctx, const char *name, double *out);
+    kgm_status (*opt_bool)(kgm_task_ctx *ctx, const char *name, bool *out);
+    kgm_status (*opt_string)(kgm_task_ctx *ctx, const char *name, const char **out);
+
+    /* parameters: names are prefixed with the task name by the host */
+    kgm_status (*param_declare)(kgm_task_ctx *ctx, const char *name, int32_t rows, int32_t cols,
+                                kgm_init init, uint32_t flags, int32_t *id_out);
+    kgm_tensor *(*param)(kgm_task_ctx *ctx, int32_t id);
+
+    /* data */
+    int64_t (*count)(kgm_task_ctx *ctx, kgm_count_kind what);
+    /* All rows of a split of the task's view (h is NULL). */
+    kgm_status (*split_rows)(kgm_task_ctx *ctx, kgm_split split, kgm_batch *out);
+    /* Per-user item lists of the view's positives in a split, as CSR over users:
+     * items of user u are col[rowptr[u] .. rowptr[u+1]). Used for masking
+     * training items and as relevant sets in full ranking. */
+    kgm_status (*user_items)(kgm_task_ctx *ctx, kgm_split split, const int64_t **rowptr,
+                             const int32_t **col);
+    /* Known true tails of (h, r) over ALL splits, for filtered KG ranking. */
+    kgm_status (*kg_true_tails)(kgm_task_ctx *ctx, int32_t head, int32_t rel, const int32_t **tails,
+                                int32_t *n);
+
+    /* encoder outputs (differentiable when the tape records gradients) */
+    kgm_status (*embed)(kgm_task_ctx *ctx, kgm_tape *tp, kgm_kind kind, const int32_t *ids, int32_t n,
+                        kgm_tensor **out);
+    kgm_status (*embed_all)(kgm_task_ctx *ctx, kgm_tape *tp, kgm_kind kind, kgm_tensor **out);
+    /* The representation the host would put in batch->h for these rows. */
+    kgm_status (*represent)(kgm_task_ctx *ctx, kgm_tape *tp, const kgm_batch *b, kgm_tensor **h);
+
+    /* random streams (per task, reproducible for the run's seed) */
+    kgm_rng *(*rng)(kgm_task_ctx *ctx);
+    uint64_t (*rng_below)(kgm_rng *r, uint64_t n);
+    double (*rng_uniform)(kgm_rng *r);
+    double (*rng_normal)(kgm_rng *r);
+
+    /* tape */
+    kgm_status (*tape_tensor)(kgm_tape *tp, int32_t rows, int32_t cols, bool zero, bool with_grad,
+                              kgm_tensor **out);
+    kgm_status (*tape_input)(kgm_tape *tp, int32_t rows, int32_t cols, const float *data, kgm_tensor **out);
+    kgm_status (*tape_alloc)(kgm_tape *tp, size_t bytes, void **out);
+    bool (*tape_training)(const kgm_tape *tp);
+    kgm_tape_mark (*tape_get_mark)(const kgm_tape *tp);
+    void (*tape_rewind)(kgm_tape *tp, kgm_tape_mark m);
+
+    /* ops — same semantics as kgmtl/ops.h */
+    kgm_status (*op_matmul)(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, bool ta, bool tb, kgm_tensor **out);
+    kgm_status (*op_linear)(kgm_tape *tp, kgm_tensor *x, kgm_tensor *w, kgm_tensor *b, kgm_tensor **out);
+    kgm_status (*op_bias_add)(kgm_tape *tp, kgm_tensor *x, kgm_tensor *b, kgm_tensor **out);
+    kgm_status (*op_add)(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out);
+    kgm_status (*op_sub)(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out);
+    kgm_status (*op_mul)(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out);
+    kgm_status (*op_scale)(kgm_tape *tp, kgm_tensor *x, float alpha, float beta, kgm_tensor **out);
+    kgm_status (*op_mul_bcast)(kgm_tape *tp, kgm_tensor *x, kgm_tensor *s, kgm_tensor **out);
+    kgm_status (*op_concat_cols)(kgm_tape *tp, int n, kgm_tensor *const *xs, kgm_tensor **out);
+    kgm_status (*op_slice_cols)(kgm_tape *tp, kgm_tensor *x, int32_t start, int32_t len, kgm_tensor **out);
+    kgm_status (*op_relu)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_leaky_relu)(kgm_tape *tp, kgm_tensor *x, float slope, kgm_tensor **out);
+    kgm_status (*op_sigmoid)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_tanh)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_exp)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_softplus)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_softmax)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_dropout)(kgm_tape *tp, kgm_tensor *x, float p, kgm_rng *rng, kgm_tensor **out);
+    kgm_status (*op_layernorm)(kgm_tape *tp, kgm_tensor *x, kgm_tensor *g, kgm_tensor *b, float eps,
+                               kgm_tensor **out);
+    kgm_status (*op_gather)(kgm_tape *tp, kgm_tensor *table, const int32_t *idx, int32_t n, kgm_tensor **out);
+    kgm_status (*op_segment_sum)(kgm_tape *tp, kgm_tensor *x, const int64_t *off, int32_t n_seg,
+                                 kgm_tensor **out);
+    kgm_status (*op_segment_mean)(kgm_tape *tp, kgm_tensor *x, const int64_t *off, int32_t n_seg,
+                                  kgm_tensor **out);
+    kgm_status (*op_segment_softmax)(kgm_tape *tp, kgm_tensor *x, const int64_t *off, int32_t n_seg,
+                                     kgm_tensor **out);
+    kgm_status (*op_rowdot)(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out);
+    kgm_status (*op_rowcos)(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, float eps, kgm_tensor **out);
+    kgm_status (*op_spmm)(kgm_tape *tp, const kgm_csr *a, kgm_tensor *w, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_sum)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_mean)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_bce_logits)(kgm_tape *tp, kgm_tensor *logits, const float *y, const float *wt,
+                                kgm_tensor **out);
+    kgm_status (*op_softmax_ce)(kgm_tape *tp, kgm_tensor *logits, const int32_t *labels, const float *wt,
+                                kgm_tensor **out);
+    kgm_status (*op_mse)(kgm_tape *tp, kgm_tensor *pred, const float *target, const float *wt,
+                         kgm_tensor **out);
+    kgm_status (*op_bpr)(kgm_tape *tp, kgm_tensor *pos, kgm_tensor *neg, kgm_tensor **out);
+    kgm_status (*op_margin_ranking)(kgm_tape *tp, kgm_tensor *pos, kgm_tensor *neg, float margin,
+                                    kgm_tensor **out);
+
+    /* metrics (kgmtl/metrics.h); filled by the host, NULL-checked by plugins
+     * that want them. Declared as generic pointers here to keep this header
+     * self-contained: see the typedefs below. */
+    const struct kgm_metrics_api *metrics;
+
+    /* finite-difference check of a plugin's own computation (kgmtl/gradcheck.h semantics) */
+    kgm_status (*gradcheck)(kgm_status (*f)(kgm_tape *tp, kgm_tensor **inputs, void *uctx, kgm_tensor **out),
+                            kgm_tensor **inputs, int n_inputs, void *uctx, double h, double floor,
+                            uint64_t seed, double *max_rel_err);
+
+    /* ---- ABI 1.0 ends here; append new members below this line only ---- */
+} kgm_host_api;
+
+/* Metric helpers the host lends to plugins (append-only as well). Results are
+ * written to the last argument; see kgmtl/metrics.h for the exact definitions. */
+typedef struct kgm_metrics_api {
+    uint32_t struct_size;
+    kgm_status (*auc)(const float *scores, const float *labels, int64_t n, double *out);
+    kgm_status (*logloss)(const float *probs, const float *labels, int64_t n, double eps, double *out);
+    kgm_status (*accuracy)(const float *probs, const float *labels, int64_t n, double threshold, double *out);
+    kgm_status (*f1)(const float *probs, const float *labels, int64_t n, double threshold, double *out);
+    kgm_status (*rmse)(const float *pred, const float *target, int64_t n, double *out);
+    kgm_status (*mae)(const float *pred, const float *target, int64_t n, double *out);
+    /* multi-class from int labels/predictions */
+    kgm_status (*mc_accuracy)(const int32_t *truth, const int32_t *pred, int64_t n, double *out);
+    kgm_status (*mc_macro_f1)(const int32_t *truth, const int32_t *pred, int64_t n, int32_t n_classes,
+                              double *out);
+    /* multi-label (n, L) 0/1 truth vs scores at a threshold */
+    kgm_status (*ml_micro_f1)(const float *truth, const float *scores, int64_t n, int32_t L, double threshold,
+                              double *out);
+    kgm_status (*ml_macro_f1)(const float *truth, const float *scores, int64_t n, int32_t L, double threshold,
+                              double *out);
+    /* one user's full ranking: scores over n_items; exclude (mask, n_mask) and
+     * relevant (rel, n_rel) item ids; out[0..4] = recall@k, ndcg@k, hit@k,
+     * precision@k, mrr. kgat_ndcg selects KGAT's IDCG variant (off = correct). */
+    kgm_status (*rank_user)(const float *scores, int32_t n_items, const int32_t *mask, int32_t n_mask,
+                            const int32_t *rel, int32_t n_rel, int32_t k, bool kgat_ndcg, double out[5]);
+    /* filtered rank (1-based, ties: mean of optimistic and pessimistic) of
+     * `target` among n scores, ignoring the `filter` ids (other true answers) */
+    kgm_status (*filtered_rank)(const float *scores, int32_t n, int32_t target, const int32_t *filter,
+                                int32_t n_filter, double *rank);
+} kgm_metrics_api;
+
+/* ---- the descriptor a plugin returns -------------------------------------- */
+
+typedef struct kgm_task_plugin {
+    uint32_t abi_major;   /* must equal the host's KGM_ABI_MAJOR */
+    uint32_t abi_minor;
+    uint32_t struct_size; /* sizeof(kgm_task_plugin) the plugin was built with */
+    uint32_t reserved0;
+
+    const char *name;        /* unique, [a-z0-9_]+ */
+    const char *version;     /* the plugin's own version */
+    const char *description; /* one line */
+
+    int32_t view;            /* kgm_data_view */
+    int32_t input;           /* kgm_input_kind */
+    int32_t loss_form;       /* kgm_loss_form */
+    int32_t select_metric;   /* index into metrics used for model selection */
+
+    int32_t n_options;
+    const kgm_option_spec *options;
+    int32_t n_metrics;
+    const kgm_metric_spec *metrics;
+
+    kgm_status (*create)(const kgm_host_api *host, kgm_task_ctx *ctx, void **self);
+    kgm_status (*declare_params)(void *self, kgm_task_ctx *ctx);
+    /* Loss (1,1) of a training batch; batch->h is set unless input == NONE. */
+    kgm_status (*forward_loss)(void *self, kgm_task_ctx *ctx, kgm_tape *tp, const kgm_batch *b,
+                               kgm_tensor **loss);
+    /* Task output for a batch: (n, 1) score/probability/prediction or (n, C). */
+    kgm_status (*predict)(void *self, kgm_task_ctx *ctx, kgm_tape *tp, const kgm_batch *b,
+                          kgm_tensor **out);
+    /* Metrics of a split (n_metrics values, in declared order). The host has
+     * disabled gradient recording and training mode; the plugin may reset
+     * nothing but may use the tape's arena through its own ops. */
+    kgm_status (*eval)(void *self, kgm_task_ctx *ctx, kgm_tape *tp, kgm_split split, double *metrics);
+    void (*destroy)(void *self);
+
+    void *reserved[8];
+} kgm_task_plugin;
+
+typedef const kgm_task_plugin *(*kgm_task_entry_fn)(const kgm_host_api *host);
+
+/* Declare the entry point with default visibility (plugins may build with
+ * -fvisibility=hidden). */
+#if defined(__GNUC__)
+#define KGM_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define KGM_PLUGIN_EXPORT
+#endif
+
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -62,6 +62,11 @@ kgm_status kgm_tape_backward(kgm_tape *tp, kgm_tensor *loss);
  * (out->grad already set). Used for gradient checks and GradNorm. */
 kgm_status kgm_tape_backward_from(kgm_tape *tp, kgm_tensor *out);
 
+/* Remember the current position; kgm_tape_rewind releases every tensor and
+ * record made after it (e.g. per-chunk scores in a long evaluation loop). */
+kgm_tape_mark kgm_tape_get_mark(const kgm_tape *tp);
+void kgm_tape_rewind(kgm_tape *tp, kgm_tape_mark m);
+
 /* Zero the gradient buffers of every recorded op output (not parameters), so
  * that a second backward pass over the same tape starts clean (per-task
  * gradients for PCGrad / GradNorm). */

@@ -94,6 +94,13 @@ typedef struct kgm_csr {
     const int64_t *t_perm;
 } kgm_csr;
 
+/* A position on a tape (arena offset and record count), for releasing
+ * temporaries made after it (kgm_tape_rewind). */
+typedef struct kgm_tape_mark {
+    size_t arena_used;
+    int64_t n_records;
+} kgm_tape_mark;
+
 /* Opaque host objects handed to plugins through the host API. */
 typedef struct kgm_tape kgm_tape;
 typedef struct kgm_params kgm_params;
