@@ -154,7 +154,8 @@ kgm_status kgm_metric_logloss(const float *probs, const float *labels, int64_t n
         double p = probs[i], y = labels[i];
         if (!(p >= 0.0 && p <= 1.0))
             return KGM_ERR(isnan(p) ? KGM_ERR_NUMERIC : KGM_ERR_ARG,
-                           "logloss: probability[%lld] = %g outside [0, 1] (logits passed?)", (long long)i, p);
+                           "logloss: probability[%lld] = %g outside [0, 1] (logits passed?)",
+                           (long long)i, p);
         if (!(y >= 0.0 && y <= 1.0))
             return KGM_ERR(KGM_ERR_ARG, "logloss: label[%lld] = %g outside [0, 1]", (long long)i, y);
         p = p < eps ? eps : (p > 1.0 - eps ? 1.0 - eps : p);
@@ -574,7 +575,8 @@ kgm_status kgm_metric_filtered_rank(const float *scores, int32_t n_entities, int
             int32_t e = f[j];
             if (e < 0 || e >= n_entities) {
                 free(f);
-                return KGM_ERR(KGM_ERR_INDEX, "filtered_rank: filter entity %d outside [0, %d)", e, n_entities);
+                return KGM_ERR(KGM_ERR_INDEX, "filtered_rank: filter entity %d outside [0, %d)", e,
+                               n_entities);
             }
             if (e == true_idx || (j > 0 && e == f[j - 1])) continue;
             better -= scores[e] > t;
@@ -589,7 +591,8 @@ kgm_status kgm_metric_filtered_rank(const float *scores, int32_t n_entities, int
 void kgm_metric_linkpred_acc_init(kgm_linkpred_acc *acc) { memset(acc, 0, sizeof *acc); }
 
 kgm_status kgm_metric_linkpred_acc_add(kgm_linkpred_acc *acc, double rank) {
-    if (!(rank >= 1.0) || isinf(rank)) return KGM_ERR(KGM_ERR_ARG, "linkpred_acc: rank %g must be >= 1", rank);
+    if (!(rank >= 1.0) || isinf(rank))
+        return KGM_ERR(KGM_ERR_ARG, "linkpred_acc: rank %g must be finite and >= 1", rank);
     acc->sum_rr += 1.0 / rank;
     acc->sum_rank += rank;
     acc->hits1 += rank <= 1.0;

@@ -47,13 +47,14 @@ typedef struct kgm_prf {
 kgm_status kgm_metric_auc(const float *scores, const float *labels, int64_t n, double *auc_out);
 
 /* Group AUC (GAUC, as in CTR papers): rows are grouped by `groups` (n, any
- * int32 id, typically the user), the AUC of each group is computed as in
- * kgm_metric_auc (midranks for ties) and averaged with each group weighted by
- * its number of rows (impressions). Groups whose rows are all of one class
- * have no AUC: they are skipped and counted in *n_skipped_out; *n_used_out
- * receives the number of groups averaged (both out-params may be NULL).
- * O(n log n). If no group has both classes, *gauc_out = NaN and KGM_ERR_ARG is
- * returned (the counts are still written). */
+ * int32 id, typically the user; rows of a group need not be adjacent), the
+ * AUC of each group is computed as in kgm_metric_auc (midranks for ties) and
+ * averaged with each group weighted by its number of rows (impressions).
+ * Groups whose rows are all of one class have no AUC: they are skipped and
+ * counted in *n_skipped_out; *n_used_out receives the number of groups
+ * averaged (both out-params may be NULL). O(n log n). If no group has both
+ * classes, *gauc_out = NaN and KGM_ERR_ARG is returned (the counts are still
+ * written). */
 kgm_status kgm_metric_gauc(const float *scores, const float *labels, const int32_t *groups, int64_t n,
                            double *gauc_out, int64_t *n_used_out, int64_t *n_skipped_out);
 
