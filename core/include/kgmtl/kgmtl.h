@@ -4,6 +4,7 @@
 
 #include "kgmtl/arena.h"
 #include "kgmtl/gradcheck.h"
+#include "kgmtl/metrics.h"
 #include "kgmtl/ops.h"
 #include "kgmtl/optim.h"
 #include "kgmtl/params.h"

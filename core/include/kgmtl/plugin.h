@@ -89,14 +89,14 @@ typedef enum kgm_split {
     KGM_SPLIT_TRAIN = 0,
     KGM_SPLIT_VALID = 1,
     KGM_SPLIT_TEST = 2
-} kgm_split;
+} kgm_split_id;
 
 /* A batch of rows of the task's view. Arrays not used by the view are NULL.
  * Valid for the duration of the callback only. */
 typedef struct kgm_batch {
     uint32_t struct_size;
     int32_t n;              /* rows */
-    int32_t split;          /* kgm_split */
+    int32_t split;          /* kgm_split_id */
     int32_t n_labels;       /* columns of `multi` (ITEM_LABELS) / classes (USER_ATTR) */
     const int64_t *row;     /* (n) row index within the split, for bookkeeping */
     const int32_t *user;    /* INTERACTIONS, RATINGS, IMPLICIT, USER_ATTR, IMPRESSIONS */
@@ -184,11 +184,11 @@ typedef struct kgm_host_api {
     /* data */
     int64_t (*count)(kgm_task_ctx *ctx, kgm_count_kind what);
     /* All rows of a split of the task's view (h is NULL). */
-    kgm_status (*split_rows)(kgm_task_ctx *ctx, kgm_split split, kgm_batch *out);
+    kgm_status (*split_rows)(kgm_task_ctx *ctx, kgm_split_id split, kgm_batch *out);
     /* Per-user item lists of the view's positives in a split, as CSR over users:
      * items of user u are col[rowptr[u] .. rowptr[u+1]). Used for masking
      * training items and as relevant sets in full ranking. */
-    kgm_status (*user_items)(kgm_task_ctx *ctx, kgm_split split, const int64_t **rowptr,
+    kgm_status (*user_items)(kgm_task_ctx *ctx, kgm_split_id split, const int64_t **rowptr,
                              const int32_t **col);
     /* Known true tails of (h, r) over ALL splits, for filtered KG ranking. */
     kgm_status (*kg_true_tails)(kgm_task_ctx *ctx, int32_t head, int32_t rel, const int32_t **tails,
@@ -335,7 +335,7 @@ typedef struct kgm_task_plugin {
     /* Metrics of a split (n_metrics values, in declared order). The host has
      * disabled gradient recording and training mode; the plugin may reset
      * nothing but may use the tape's arena through its own ops. */
-    kgm_status (*eval)(void *self, kgm_task_ctx *ctx, kgm_tape *tp, kgm_split split, double *metrics);
+    kgm_status (*eval)(void *self, kgm_task_ctx *ctx, kgm_tape *tp, kgm_split_id split, double *metrics);
     void (*destroy)(void *self);
 
     void *reserved[8];
