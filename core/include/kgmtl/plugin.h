@@ -85,7 +85,7 @@ typedef enum kgm_kind {
     KGM_KIND_RELATION = 3
 } kgm_kind;
 
-typedef enum kgm_split {
+typedef enum kgm_split_id {
     KGM_SPLIT_TRAIN = 0,
     KGM_SPLIT_VALID = 1,
     KGM_SPLIT_TEST = 2
