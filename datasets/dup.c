@@ -1,0 +1,107 @@
+/* Duplicate detection by a stable LSD radix sort of packed row keys. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "data_internal.h"
+
+typedef struct {
+    uint64_t key;
+    uint64_t row;
+} keyed;
+
+static int bits_for(const int32_t *a, int64_t n) {
+    if (!a) return 0;
+    uint32_t mx = 0;
+    for (int64_t i = 0; i < n; i++) mx |= (uint32_t)a[i];
+    int b = 0;
+    while (b < 32 && (mx >> b)) b++;
+    return b;
+}
+
+static inline uint64_t mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Stable sort by key, 8 bits per pass, skipping bytes that are constant. */
+static bool radix_sort(keyed *v, int64_t n) {
+    if (n < 2) return true;
+    keyed *tmp = malloc((size_t)n * sizeof *tmp);
+    if (!tmp) return false;
+    int64_t (*cnt)[256] = calloc(8, sizeof *cnt);
+    if (!cnt) {
+        free(tmp);
+        return false;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t k = v[i].key;
+        for (int b = 0; b < 8; b++) cnt[b][(k >> (8 * b)) & 0xFF]++;
+    }
+    keyed *src = v, *dst = tmp;
+    for (int b = 0; b < 8; b++) {
+        int64_t *c = cnt[b];
+        if (c[(src[0].key >> (8 * b)) & 0xFF] == n) continue; /* constant byte */
+        int64_t sum = 0;
+        for (int d = 0; d < 256; d++) {
+            int64_t x = c[d];
+            c[d] = sum;
+            sum += x;
+        }
+        for (int64_t i = 0; i < n; i++) dst[c[(src[i].key >> (8 * b)) & 0xFF]++] = src[i];
+        keyed *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v) memcpy(v, src, (size_t)n * sizeof *v);
+    free(cnt);
+    free(tmp);
+    return true;
+}
+
+int64_t kgm__find_dups(const int32_t *a, const int32_t *b, const int32_t *c, int64_t n, uint8_t *dup_out) {
+    if (dup_out) memset(dup_out, 0, (size_t)(n > 0 ? n : 0));
+    if (n < 2) return 0;
+    int ba = bits_for(a, n), bb = bits_for(b, n), bc = bits_for(c, n);
+    bool packed = ba + bb + bc <= 64;
+    keyed *v = malloc((size_t)n * sizeof *v);
+    if (!v) return -1;
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t k;
+        if (packed) {
+            k = (uint64_t)(uint32_t)a[i];
+            if (b) k = (k << bb) | (uint32_t)b[i];
+            if (c) k = (k << bc) | (uint32_t)c[i];
+        } else {
+            k = mix64((uint64_t)(uint32_t)a[i] * 0x9E3779B97F4A7C15ull ^ (b ? (uint32_t)b[i] : 0));
+            k = mix64(k ^ (c ? (uint64_t)(uint32_t)c[i] << 17 : 0));
+        }
+        v[i] = (keyed){k, (uint64_t)i};
+    }
+    if (!radix_sort(v, n)) {
+        free(v);
+        return -1;
+    }
+    int64_t dups = 0;
+    for (int64_t s = 0; s < n;) {
+        int64_t e = s + 1;
+        while (e < n && v[e].key == v[s].key) e++;
+        for (int64_t i = s + 1; i < e; i++) {
+            bool is_dup = packed;
+            if (!packed) { /* hashed keys: compare the rows for real */
+                int64_t ri = (int64_t)v[i].row;
+                for (int64_t j = s; j < i && !is_dup; j++) {
+                    int64_t rj = (int64_t)v[j].row;
+                    is_dup = a[ri] == a[rj] && (!b || b[ri] == b[rj]) && (!c || c[ri] == c[rj]);
+                }
+            }
+            if (is_dup) {
+                dups++;
+                if (dup_out) dup_out[v[i].row] = 1;
+            }
+        }
+        s = e;
+    }
+    free(v);
+    return dups;
+}
