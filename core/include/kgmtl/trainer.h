@@ -1,0 +1,43 @@
+/* kgmtl/trainer.h — one training run from a resolved configuration.
+ *
+ * kgm_train_run loads/generates the dataset, builds the encoder, the mixer and
+ * the task plugins, trains (joint or alternating; equal, static, uncertainty,
+ * GradNorm, DWA or PCGrad weighting), validates every epoch, keeps the best
+ * epoch by the selection metric on VALIDATION, evaluates that model once on
+ * test, and writes into cfg->output (atomically, each file via temp + rename):
+ *   resolved.yaml   the configuration (kgm_run_config_write_yaml)
+ *   metrics.csv     epoch,split,task,metric,value (long format)
+ *   weights.csv     step,epoch,task,weight,loss
+ *   best.ckpt       checkpoint of the selected epoch (msgpack, kgmtl/checkpoint.h)
+ *   last.ckpt       checkpoint after the latest epoch (for --resume)
+ *   run.log         the log
+ *   DONE            written last; its presence marks a finished run
+ * With `resume`, a run continues from last.ckpt and ends with the same
+ * parameters as an uninterrupted run. */
+#ifndef KGMTL_TRAINER_H
+#define KGMTL_TRAINER_H
+
+#include "kgmtl/config.h"
+
+typedef struct kgm_train_result {
+    int32_t best_epoch;
+    int32_t epochs_run;
+    double best_select;   /* selection metric at the best epoch (validation) */
+    char select[128];     /* "task.metric" */
+    int32_t n_test;       /* test metrics reported */
+    char test_name[64][96];
+    double test_value[64];
+} kgm_train_result;
+
+typedef struct kgm_train_opts {
+    bool resume;          /* continue from <output>/last.ckpt if present */
+    bool quiet;           /* no progress line */
+    const char *plugin_dirs[8]; /* extra plugin search directories (NULL-terminated) */
+    int32_t stop_after_epoch;   /* testing: stop (as if killed) after this epoch; 0 = off */
+} kgm_train_opts;
+
+/* Train one run. Returns KGM_OK on success; on failure the message says
+ * what failed (step, task and parameter for non-finite values). */
+kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, kgm_train_result *res);
+
+#endif
