@@ -446,3 +446,51 @@ static kgm_status reduce(kgm_tape *tp, kgm_tensor *x, bool mean, kgm_tensor **ou
 
 kgm_status kgm_op_sum(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out) { return reduce(tp, x, false, out); }
 kgm_status kgm_op_mean(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out) { return reduce(tp, x, true, out); }
+
+/* ---- gated mixture of experts ------------------------------------------------ */
+
+static void mixture_bw(kgm_tape *tp, kgm_node *n) {
+    kgm_tensor *x = n->in[0], *g = n->in[1], *y = n->out;
+    int B = y->rows, H = y->cols, E = g->cols;
+#pragma omp parallel for schedule(static) if ((int64_t)B * E * H > KGM_PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        const float *dy = y->grad + (size_t)b * H;
+        for (int e = 0; e < E; e++) {
+            const float *xe = x->data + (size_t)b * E * H + (size_t)e * H;
+            float ge = g->data[(size_t)b * E + e];
+            if (x->grad) {
+                float *dx = x->grad + (size_t)b * E * H + (size_t)e * H;
+                for (int h = 0; h < H; h++) dx[h] += ge * dy[h];
+            }
+            if (g->grad) {
+                float acc = 0;
+                for (int h = 0; h < H; h++) acc += xe[h] * dy[h];
+                g->grad[(size_t)b * E + e] += acc;
+            }
+        }
+    }
+    (void)tp;
+}
+
+kgm_status kgm_op_mixture(kgm_tape *tp, kgm_tensor *x, kgm_tensor *g, kgm_tensor **out) {
+    KGM_CHECK_NOT_NULL(x, "mixture");
+    KGM_CHECK_NOT_NULL(g, "mixture");
+    if (g->rows != x->rows || g->cols <= 0 || x->cols % g->cols != 0)
+        return KGM_ERR(KGM_ERR_SHAPE, "mixture: experts (%d, %d) do not split into the %d gates of (%d, %d)",
+                       x->rows, x->cols, g->cols, g->rows, g->cols);
+    int B = x->rows, E = g->cols, H = x->cols / E;
+    kgm_tensor *in[2] = {x, g};
+    bool need;
+    KGM_TRY(kgm_op_out(tp, B, H, in, 2, true, out, &need));
+#pragma omp parallel for schedule(static) if ((int64_t)B * E * H > KGM_PAR_MIN)
+    for (int b = 0; b < B; b++) {
+        float *yr = (*out)->data + (size_t)b * H;
+        for (int e = 0; e < E; e++) {
+            const float *xe = x->data + (size_t)b * E * H + (size_t)e * H;
+            float ge = g->data[(size_t)b * E + e];
+            for (int h = 0; h < H; h++) yr[h] += ge * xe[h];
+        }
+    }
+    if (need) KGM_TRY(kgm_tape_record(tp, mixture_bw, *out, in, 2, false, NULL));
+    return KGM_OK;
+}

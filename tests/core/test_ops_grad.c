@@ -306,6 +306,21 @@ Test(grad, spmm_values_and_learned_weights) {
         }
 }
 
+/* ---- mixture ------------------------------------------------------------------------------ */
+
+static kgm_status f_mixture(kgm_tape *tp, kgm_tensor **in, void *c, kgm_tensor **out) {
+    return kgm_op_mixture(tp, in[0], in[1], out);
+}
+
+Test(grad, mixture) {
+    for (int s = 0; s < NSHAPES; s++) {
+        int B = SHAPES[s][0], Hd = SHAPES[s][1], E = 1 + s % 4;
+        kgm_tensor *in[2] = {tu_tensor(B, E * Hd, 60, 1, true), tu_tensor(B, E, 61, 1, true)};
+        check(f_mixture, in, 2, NULL, "mixture", B, Hd);
+        free_all(in, 2);
+    }
+}
+
 /* ---- losses ----------------------------------------------------------------------------- */
 
 static kgm_status f_loss(kgm_tape *tp, kgm_tensor **in, void *vc, kgm_tensor **out) {

@@ -68,6 +68,9 @@ kgm_status kgm_op_rowcos(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, float eps, 
  * must stay alive until backward. */
 kgm_status kgm_op_spmm(kgm_tape *tp, const kgm_csr *a, kgm_tensor *w, kgm_tensor *x,
                        kgm_tensor **out);
+/* Gated mixture: y (B,H) = sum_e g[:, e] * x[:, e*H:(e+1)*H] for experts x
+ * (B, E*H) and gates g (B, E) (MMoE / PLE / gated fusion). */
+kgm_status kgm_op_mixture(kgm_tape *tp, kgm_tensor *x, kgm_tensor *g, kgm_tensor **out);
 /* Sum / mean of all elements -> (1,1). */
 kgm_status kgm_op_sum(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
 kgm_status kgm_op_mean(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
