@@ -72,7 +72,7 @@ void kgm_run_config_default(kgm_run_config *c) {
 }
 
 
-void kgm_task_cfg_default(kgm_task_cfg *t) {
+void kgm_task_cfg_default(kgm_task_spec *t) {
     memset(t, 0, sizeof *t);
     t->weight = 1.0;
     t->lr_mult = 1.0;
@@ -169,7 +169,7 @@ kgm_status kgm_run_config_write_yaml(const kgm_run_config *c, FILE *o) {
     yd(o, 2, "dropout", m->dropout);
     fprintf(o, "tasks:\n");
     for (int i = 0; i < c->n_tasks; i++) {
-        const kgm_task_cfg *t = &c->tasks[i];
+        const kgm_task_spec *t = &c->tasks[i];
         fprintf(o, "  - name: \"%s\"\n", t->name);
         ys(o, 4, "plugin", t->plugin);
         yd(o, 4, "weight", t->weight);

@@ -82,13 +82,13 @@ typedef struct kgm_mixer_cfg {
 } kgm_mixer_cfg;
 
 /* ---- tasks ------------------------------------------------------------------------- */
-typedef struct kgm_opt_kv {
+typedef struct kgm_opt_entry {
     char key[64];
     char value[KGM_STR];
     char where[KGM_STR];      /* "file:line:col" of the value, for messages */
-} kgm_opt_kv;
+} kgm_opt_entry;
 
-typedef struct kgm_task_cfg {
+typedef struct kgm_task_spec {
     char name[64];            /* instance name (default: plugin name) */
     char plugin[KGM_PATH];    /* plugin name on the search path, or a path to a .so */
     double weight;            /* static weight / initial weight (default 1) */
@@ -98,8 +98,8 @@ typedef struct kgm_task_cfg {
     char label[64];           /* tabular data: label column */
     char where[KGM_STR];      /* position of the task in the manifest */
     int32_t n_opts;
-    kgm_opt_kv opts[KGM_MAX_TASK_OPTS];
-} kgm_task_cfg;
+    kgm_opt_entry opts[KGM_MAX_TASK_OPTS];
+} kgm_task_spec;
 
 /* ---- optimisation ------------------------------------------------------------------ */
 typedef struct kgm_train_cfg {
@@ -135,7 +135,7 @@ typedef struct kgm_run_config {
     kgm_encoder_cfg encoder;
     kgm_mixer_cfg mixer;
     int32_t n_tasks;
-    kgm_task_cfg tasks[KGM_MAX_TASKS];
+    kgm_task_spec tasks[KGM_MAX_TASKS];
     kgm_train_cfg train;
     kgm_eval_cfg eval;
     char output[KGM_PATH];    /* run output directory */
@@ -147,7 +147,7 @@ void kgm_run_config_default(kgm_run_config *c);
 /* Stable 64-bit hash of the configuration (output path and name excluded). */
 uint64_t kgm_run_config_hash(const kgm_run_config *c);
 /* Defaults of one task entry (weight 1, lr_mult 1, every 1). */
-void kgm_task_cfg_default(kgm_task_cfg *t);
+void kgm_task_cfg_default(kgm_task_spec *t);
 /* Write the configuration as YAML (the "resolved manifest" of a run). */
 kgm_status kgm_run_config_write_yaml(const kgm_run_config *c, FILE *out);
 

@@ -1,0 +1,64 @@
+/* kgmtl/mixer.h — the shared part of the multi-task architecture.
+ *
+ * A mixer maps a batch representation x (B, F) to one output per task
+ * (B, out_dim): shared-bottom MLP, MMoE (experts + one softmax gate per task,
+ * Ma et al. 2018), OMoE (one gate shared by all tasks), PLE/CGC (shared and
+ * task-specific experts over one or more extraction levels, Tang et al. 2020),
+ * or separate towers (no sharing beyond the encoder). Every variant ends with
+ * an optional per-task tower layer (tower_hidden units, ReLU).
+ * Shared parameters go to group 0; task-specific ones (task experts, gates,
+ * towers) to group `task_group0 + k`. */
+#ifndef KGMTL_MIXER_H
+#define KGMTL_MIXER_H
+
+#include "kgmtl/config.h"
+#include "kgmtl/params.h"
+#include "kgmtl/tape.h"
+
+#define KGM_MIXER_MAX_LEVELS 4
+
+typedef enum kgm_mixer_kind {
+    KGM_MIXER_SHARED_BOTTOM = 0,
+    KGM_MIXER_MMOE = 1,
+    KGM_MIXER_OMOE = 2,
+    KGM_MIXER_PLE = 3,
+    KGM_MIXER_SEPARATE = 4
+} kgm_mixer_kind;
+
+typedef struct kgm_mixer {
+    kgm_mixer_kind kind;
+    int32_t in_dim, n_tasks, out_dim;
+    int32_t hidden;     /* bottom / expert hidden units */
+    int32_t n_experts;  /* MMoE/OMoE experts, PLE shared experts */
+    int32_t n_task_exp; /* PLE experts per task */
+    int32_t levels;
+    int32_t tower;      /* tower hidden units, 0 = none */
+    float dropout;
+    /* parameter ids (-1 = unused) */
+    int32_t bottom_w[KGM_MAX_TASKS], bottom_b[KGM_MAX_TASKS]; /* shared-bottom uses [0] */
+    int32_t exp_w, exp_b;                 /* MMoE/OMoE: (F, E*H) experts in one matrix */
+    int32_t gate_w[KGM_MAX_TASKS];        /* MMoE: per task (F, E); OMoE: [0] */
+    /* PLE, per level l: shared experts, per-task experts, task gates, shared gate */
+    int32_t ple_sw[KGM_MIXER_MAX_LEVELS], ple_sb[KGM_MIXER_MAX_LEVELS];
+    int32_t ple_tw[KGM_MIXER_MAX_LEVELS][KGM_MAX_TASKS], ple_tb[KGM_MIXER_MAX_LEVELS][KGM_MAX_TASKS];
+    int32_t ple_gw[KGM_MIXER_MAX_LEVELS][KGM_MAX_TASKS];
+    int32_t ple_sgw[KGM_MIXER_MAX_LEVELS];
+    int32_t tower_w[KGM_MAX_TASKS], tower_b[KGM_MAX_TASKS];
+} kgm_mixer;
+
+/* Parse a kind name ("shared_bottom", "mmoe", "omoe", "ple", "separate"). */
+kgm_status kgm_mixer_kind_parse(const char *s, kgm_mixer_kind *out);
+
+/* Declare the mixer's parameters for `n_tasks` tasks on inputs of width in_dim. */
+kgm_status kgm_mixer_declare(kgm_mixer *m, const kgm_mixer_cfg *cfg, int32_t in_dim, int32_t n_tasks,
+                             kgm_params *ps, int32_t task_group0);
+
+/* Forward: fills out[k] (B, m->out_dim) for every task k with want[k] true
+ * (want may be NULL = all). `rng` drives dropout in training mode. */
+kgm_status kgm_mixer_forward(const kgm_mixer *m, kgm_tape *tp, kgm_params *ps, kgm_tensor *x,
+                             const bool *want, kgm_rng *rng, kgm_tensor **out);
+
+/* Id of the last shared layer's weight (GradNorm's W), or -1 if there is none. */
+int32_t kgm_mixer_last_shared(const kgm_mixer *m);
+
+#endif
