@@ -72,7 +72,7 @@ void kgm_run_config_default(kgm_run_config *c) {
 }
 
 
-void kgm_task_cfg_default(kgm_task_spec *t) {
+void kgm_task_spec_default(kgm_task_spec *t) {
     memset(t, 0, sizeof *t);
     t->weight = 1.0;
     t->lr_mult = 1.0;

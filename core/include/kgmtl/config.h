@@ -147,7 +147,7 @@ void kgm_run_config_default(kgm_run_config *c);
 /* Stable 64-bit hash of the configuration (output path and name excluded). */
 uint64_t kgm_run_config_hash(const kgm_run_config *c);
 /* Defaults of one task entry (weight 1, lr_mult 1, every 1). */
-void kgm_task_cfg_default(kgm_task_spec *t);
+void kgm_task_spec_default(kgm_task_spec *t);
 /* Write the configuration as YAML (the "resolved manifest" of a run). */
 kgm_status kgm_run_config_write_yaml(const kgm_run_config *c, FILE *out);
 
