@@ -350,13 +350,14 @@ kgm_status kgm_op_concat_cols(kgm_tape *tp, int n, kgm_tensor *const *xs, kgm_te
         off += x->cols;
     }
     if (g) {
-        kgm_node *nd;
-        KGM_TRY(kgm_tape_record(tp, concat_bw, *out, xs, n, false, &nd));
+        /* saved state first: a full arena must not leave a half-made record */
         concat_saved *s;
         KGM_TRY(kgm_tape_alloc(tp, sizeof *s + (size_t)n * sizeof(kgm_tensor *), (void **)&s));
         s->n = n;
         s->xs = (kgm_tensor **)(s + 1);
         for (int k = 0; k < n; k++) s->xs[k] = xs[k];
+        kgm_node *nd;
+        KGM_TRY(kgm_tape_record(tp, concat_bw, *out, xs, n, false, &nd));
         nd->saved = s;
     }
     return KGM_OK;

@@ -44,12 +44,13 @@ kgm_status kgm_op_gather(kgm_tape *tp, kgm_tensor *table, const int32_t *idx, in
     for (int32_t i = 0; i < n; i++)
         memcpy((*out)->data + (size_t)i * D, table->data + (size_t)idx[i] * D, (size_t)D * sizeof(float));
     if (g) {
-        kgm_node *nd;
-        KGM_TRY(kgm_tape_record(tp, gather_bw, *out, in, 1, true, &nd));
-        /* Keep a copy of the indices: the caller's batch buffer may be reused. */
+        /* Keep a copy of the indices: the caller's batch buffer may be reused.
+         * Allocated before recording, so a full arena leaves no half-made record. */
         int32_t *cp;
         KGM_TRY(kgm_tape_alloc(tp, (size_t)(n ? n : 1) * sizeof(int32_t), (void **)&cp));
         if (n) memcpy(cp, idx, (size_t)n * sizeof(int32_t));
+        kgm_node *nd;
+        KGM_TRY(kgm_tape_record(tp, gather_bw, *out, in, 1, true, &nd));
         nd->ptr[0] = cp;
         nd->iarg[0] = n;
     }
@@ -369,13 +370,14 @@ kgm_status kgm_op_spmm(kgm_tape *tp, const kgm_csr *a, kgm_tensor *w, kgm_tensor
         }
     }
     if (g) {
-        kgm_node *nd;
-        KGM_TRY(kgm_tape_record(tp, spmm_bw, *out, in, 2, false, &nd));
+        /* saved state first: a full arena must not leave a half-made record */
         spmm_saved *s;
         KGM_TRY(kgm_tape_alloc(tp, sizeof *s, (void **)&s));
         memset(s, 0, sizeof *s);
         s->a = *a;
         if (x->grad && !a->t_rowptr) KGM_TRY(build_transpose(tp, s));
+        kgm_node *nd;
+        KGM_TRY(kgm_tape_record(tp, spmm_bw, *out, in, 2, false, &nd));
         nd->saved = s;
     }
     return KGM_OK;
