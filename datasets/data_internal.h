@@ -113,6 +113,12 @@ int64_t kgm__find_dups(const int32_t *a, const int32_t *b, const int32_t *c, int
 kgm_status kgm__with_file(const char *path, const kgm_load_opts *o, kgm_dataset *ds, const char *role,
                           const char *loader, kgm_status (*body)(kgm_reader *, void *), void *ctx);
 
+/* Sort the (row, code) pairs of every MULTI column by row (stable). */
+kgm_status kgm__table_sort_multi(kgm_table *t);
+
+/* Whole file into a malloc'ed buffer. */
+kgm_status kgm__read_file(const char *path, char **out, size_t *n);
+
 /* Internal loader entry points on an open reader (used by the fuzz harness). */
 kgm_status kgm__load_interactions_rd(kgm_reader *r, const kgm_text_format *f, kgm_dataset *ds);
 kgm_status kgm__load_triples_rd(kgm_reader *r, const kgm_text_format *f, kgm_dataset *ds);

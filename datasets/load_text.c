@@ -13,8 +13,10 @@ void kgm_text_format_default(kgm_text_format *f, kgm_text_kind kind) {
     f->delim = 0;
     f->header = -1;
     f->quotes = false;
-    for (int i = 0; i < 4; i++) f->cols[i] = i;
-    if (kind != KGM_TEXT_INTERACTIONS) f->cols[3] = -1;
+    f->cols[0] = 0;
+    f->cols[1] = 1;
+    f->cols[2] = kind == KGM_TEXT_TRIPLES ? 2 : -2;
+    f->cols[3] = kind == KGM_TEXT_INTERACTIONS ? -2 : -1;
 }
 
 static const char *role_names[3][4] = {
@@ -52,6 +54,7 @@ typedef struct text_state {
     kgm_field fld[MAX_FIELDS];
     char *scratch;
     size_t scratch_cap;
+    bool resolved; /* optional (-2) columns decided on the first data row */
 } text_state;
 
 static kgm_status state_init(text_state *s, const kgm_text_format *f, kgm_text_kind kind) {
@@ -129,6 +132,14 @@ static kgm_status text_loop(kgm_reader *r, text_state *s, const bool numeric[4],
         if (nf < 0) {
             KGM_TRY(kgm_reader_bad(r, "expected a closing double quote, found the end of the line"));
             continue;
+        }
+        if (!s->resolved) {
+            s->resolved = true;
+            for (int k = 0; k < 4; k++)
+                if (s->f.cols[k] == -2) {
+                    s->f.cols[k] = nf > k ? k : -1;
+                    if (s->f.cols[k] > s->maxcol) s->maxcol = s->f.cols[k];
+                }
         }
         if (nf <= s->maxcol) {
             char q[80];
@@ -299,7 +310,7 @@ kgm_status kgm_load_triples(const char *path, const kgm_text_format *f, const kg
 static kgm_status edge_row(void *vctx, kgm_reader *r, text_state *s, int nf) {
     kgm_dataset *ds = vctx;
     float w = 1.0f;
-    bool weighted = s->f.cols[2] >= 0 && nf > s->f.cols[2];
+    bool weighted = s->f.cols[2] >= 0;
     if (weighted) {
         bool ok;
         KGM_TRY(field_float(r, s, 2, 2, &w, &ok));
@@ -318,13 +329,9 @@ static kgm_status edge_row(void *vctx, kgm_reader *r, text_state *s, int nf) {
 kgm_status kgm__load_edges_rd(kgm_reader *r, const kgm_text_format *f, bool directed, kgm_dataset *ds) {
     text_state s;
     KGM_TRY(state_init(&s, f, KGM_TEXT_EDGES));
-    /* the weight column is optional per file: only src and dst are required */
-    int wcol = s.f.cols[2];
-    s.maxcol = s.f.cols[0] > s.f.cols[1] ? s.f.cols[0] : s.f.cols[1];
     static const bool numeric[4] = {false, false, true, false};
     int64_t n0 = ds->social.n;
     ds->social.directed = directed;
-    (void)wcol;
     kgm_status st = text_loop(r, &s, numeric, edge_row, ds);
     state_destroy(&s);
     KGM_TRY(st);

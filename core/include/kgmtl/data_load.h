@@ -44,16 +44,17 @@ typedef struct kgm_text_format {
     int8_t header; /* 1 = first line is a header, 0 = none, -1 = guess (non-numeric field where
                       a number is expected in line 1) */
     bool quotes;   /* honour "double quoted" fields (CSV); off for TSV */
-    /* Column indices (0-based, -1 = absent), by loader:
-     *   interactions: user, item, label, timestamp
-     *   triples:      head, relation, tail, -
-     *   edges:        src, dst, weight, -                                      */
+    /* Column indices (0-based, -1 = absent, -2 = optional: column k is used if
+     * the first data row has more than k fields), by loader:
+     *   interactions: user, item, label, timestamp   (default 0, 1, -2, -2)
+     *   triples:      head, relation, tail, -        (default 0, 1, 2, -1)
+     *   edges:        src, dst, weight, -            (default 0, 1, -2, -1)  */
     int32_t cols[4];
 } kgm_text_format;
 
 typedef enum kgm_text_kind { KGM_TEXT_INTERACTIONS = 0, KGM_TEXT_TRIPLES = 1, KGM_TEXT_EDGES = 2 } kgm_text_kind;
 
-/* Defaults for a kind: guessed delimiter and header, columns 0,1,2,(3). */
+/* Defaults for a kind: guessed delimiter and header, columns as above. */
 void kgm_text_format_default(kgm_text_format *f, kgm_text_kind kind);
 
 /* ---- generic delimited files ------------------------------------------ */
