@@ -1,0 +1,22 @@
+/* kgmtl/checkpoint.h — training checkpoints (msgpack).
+ *
+ * A checkpoint is one msgpack map: magic "KGMTL-CKPT", format version, the
+ * run configuration (and its hash), epoch/step, every parameter by name with
+ * its shape and values, the optimiser state (moments, per-parameter step
+ * counts), the random streams (data order, dropout, each task), the task-
+ * weighting state, the best epoch so far with its parameters, and a checksum
+ * over all numeric payloads. Files are written atomically (temp file, fsync,
+ * rename). A truncated, corrupted or foreign file is KGM_ERR_FORMAT with a
+ * message; a checkpoint of a different configuration is refused on resume. */
+#ifndef KGMTL_CHECKPOINT_H
+#define KGMTL_CHECKPOINT_H
+
+#include "kgmtl/config.h"
+
+#define KGM_CKPT_MAGIC "KGMTL-CKPT"
+#define KGM_CKPT_VERSION 1
+
+/* Read only the configuration stored in a checkpoint (for eval / recommend). */
+kgm_status kgm_checkpoint_read_config(const char *path, kgm_run_config *cfg);
+
+#endif

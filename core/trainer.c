@@ -1,0 +1,700 @@
+/* The training loop: set-up from a configuration, joint / alternating steps,
+ * validation, best-model selection, checkpoints, final test evaluation. */
+#include "kgmtl/trainer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "checkpoint_internal.h"
+#include "kgmtl/kgmtl.h"
+#include "kgmtl/rng.h"
+#include "trainer_internal.h"
+
+/* ---- small utilities ----------------------------------------------------------- */
+
+typedef struct {
+    char *s;
+    size_t n, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(sbuf *b, const char *fmt, ...) {
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        if (k < 0) return;
+        if (b->s && b->n + (size_t)k < b->cap) {
+            b->n += (size_t)k;
+            return;
+        }
+        size_t nc = (b->cap + (size_t)k + 1) * 2;
+        char *ns = realloc(b->s, nc);
+        if (!ns) return;
+        b->s = ns;
+        b->cap = nc;
+    }
+}
+
+static kgm_status write_atomic(const char *path, const char *data, size_t n) {
+    char tmp[KGM_PATH + 16];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return KGM_ERR(KGM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    bool ok = fwrite(data, 1, n, f) == n;
+    ok = fflush(f) == 0 && ok;
+    ok = fsync(fileno(f)) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return KGM_ERR(KGM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    }
+    return KGM_OK;
+}
+
+static kgm_status mkdir_p(const char *path) {
+    char buf[KGM_PATH];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return KGM_ERR(KGM_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return KGM_ERR(KGM_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
+    return KGM_OK;
+}
+
+/* Keep the lines of an existing CSV whose first field (epoch or step) is <= max. */
+static void sb_load_csv(sbuf *b, const char *path, int64_t max_key, int key_field) {
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    char line[4096];
+    bool first = true;
+    while (fgets(line, sizeof line, f)) {
+        if (first) {
+            first = false;
+            continue; /* header is re-added */
+        }
+        const char *p = line;
+        for (int k = 0; k < key_field && p; k++) {
+            p = strchr(p, ',');
+            if (p) p++;
+        }
+        if (!p) continue;
+        long long key = strtoll(p, NULL, 10);
+        if (key <= max_key) sb_add(b, "%s", line);
+    }
+    fclose(f);
+}
+
+static void out_path(char *buf, size_t n, const kgm_run_config *cfg, const char *name) {
+    snprintf(buf, n, "%s/%s", cfg->output, name);
+}
+
+static void tlog(kgm_trainer *tr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tlog(kgm_trainer *tr, const char *fmt, ...) {
+    if (!tr->log) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(tr->log, fmt, ap);
+    va_end(ap);
+    fputc('\n', tr->log);
+    fflush(tr->log);
+}
+
+static void plugin_log(void *user, kgm_log_level level, const char *task, const char *msg) {
+    kgm_trainer *tr = user;
+    static const char *lv[] = {"debug", "info", "warn", "error"};
+    if (tr->log) {
+        fprintf(tr->log, "[%s] %s: %s\n", lv[level & 3], task, msg);
+        fflush(tr->log);
+    }
+    if (level >= KGM_LOG_WARN) fprintf(stderr, "kgmtl: %s: %s\n", task, msg);
+}
+
+/* ---- set-up ---------------------------------------------------------------------------- */
+
+static void trainer_destroy(kgm_trainer *tr) {
+    for (int k = 0; k < tr->n_tasks; k++) {
+        kgm_task_free(tr->t[k].ctx);
+        kgm_plugin_close(tr->t[k].pl);
+        kgm_view_destroy(&tr->t[k].view);
+        free(tr->t[k].perm);
+        free(tr->t[k].cold_split.row);
+        free(tr->t[k].cold_split.user);
+        free(tr->t[k].cold_split.item);
+        free(tr->t[k].cold_split.label);
+        free(tr->t[k].cold_split.label2);
+    }
+    kgm_encoder_destroy(&tr->enc);
+    kgm_optim_free(tr->opt);
+    kgm_params_free(tr->ps);
+    kgm_tape_free(tr->tp);
+    kgm_plugin_path_destroy(&tr->sp);
+    kgm_dataset_destroy(&tr->ds);
+    free(tr->kg_h);
+    free(tr->kg_r);
+    free(tr->kg_t);
+    free(tr->cold_users);
+    free(tr->cold_items);
+}
+
+static kgm_status parse_optim(const kgm_train_cfg *c, kgm_optim_cfg *o) {
+    kgm_optim_kind k;
+    if (strcmp(c->optimizer, "adam") == 0) k = KGM_OPT_ADAM;
+    else if (strcmp(c->optimizer, "adamw") == 0) k = KGM_OPT_ADAMW;
+    else if (strcmp(c->optimizer, "sgd") == 0) k = KGM_OPT_SGD;
+    else if (strcmp(c->optimizer, "adagrad") == 0) k = KGM_OPT_ADAGRAD;
+    else return KGM_ERR(KGM_ERR_ARG, "unknown optimisation.optimizer '%s' (adam, adamw, sgd, adagrad)", c->optimizer);
+    *o = kgm_optim_defaults(k);
+    o->lr = (float)c->lr;
+    o->weight_decay = (float)c->weight_decay;
+    o->momentum = (float)c->momentum;
+    o->clip_norm = (float)c->clip_norm;
+    return KGM_OK;
+}
+
+static bool same_rows(const kgm_view_split *a, const kgm_view_split *b) {
+    if (a->n != b->n) return false;
+    if (a->row && b->row && memcmp(a->row, b->row, (size_t)a->n * sizeof(int64_t)) != 0) return false;
+    if ((a->user == NULL) != (b->user == NULL) || (a->item == NULL) != (b->item == NULL)) return false;
+    if (a->user && memcmp(a->user, b->user, (size_t)a->n * sizeof(int32_t))) return false;
+    if (a->item && memcmp(a->item, b->item, (size_t)a->n * sizeof(int32_t))) return false;
+    return true;
+}
+
+static kgm_status trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const kgm_train_opts *opts) {
+    tr->cfg = cfg;
+    if (cfg->n_tasks < 1 || cfg->n_tasks > KGM_MAX_TASKS) return KGM_ERR(KGM_ERR_ARG, "a run needs 1..%d tasks, found %d", KGM_MAX_TASKS, cfg->n_tasks);
+    if (cfg->train.threads > 0) kgm_set_threads(cfg->train.threads);
+    KGM_TRY(kgm_weighting_parse(cfg->train.weighting, &tr->weighting));
+    bool alternating = strcmp(cfg->train.mode, "alternating") == 0;
+    if (!alternating && strcmp(cfg->train.mode, "joint") != 0) return KGM_ERR(KGM_ERR_ARG, "unknown optimisation.mode '%s' (joint, alternating)", cfg->train.mode);
+    if (alternating && (tr->weighting == KGM_W_GRADNORM || tr->weighting == KGM_W_PCGRAD))
+        return KGM_ERR(KGM_ERR_ARG, "optimisation.weighting '%s' needs optimisation.mode joint", cfg->train.weighting);
+    if (cfg->train.epochs < 1 || cfg->train.batch_size < 1) return KGM_ERR(KGM_ERR_ARG, "optimisation.epochs and batch_size must be >= 1");
+    kgm_rng_init(&tr->rng_order, cfg->seed, kgm_rng_stream_id("trainer-order", 0));
+    kgm_rng_init(&tr->rng_drop, cfg->seed, kgm_rng_stream_id("trainer-dropout", 0));
+    KGM_TRY(kgm_trainer_open_data(tr));
+    tlog(tr, "data: %d users, %d items, %lld interactions, %lld KG triples, %lld social edges, %lld tabular rows",
+         tr->ds.users.count, tr->ds.items.count, (long long)tr->ds.inter.n, (long long)tr->ds.kg.n, (long long)tr->ds.social.n,
+         (long long)tr->ds.tabular.rows);
+    KGM_TRY(kgm_params_new(&tr->ps));
+    /* plugins */
+    kgm_plugin_path_init(&tr->sp);
+    for (int i = 0; opts && i < 8 && opts->plugin_dirs[i]; i++) KGM_TRY(kgm_plugin_path_add(&tr->sp, opts->plugin_dirs[i]));
+    KGM_TRY(kgm_plugin_path_add_env(&tr->sp));
+    const char *bd = getenv("KGMTL_BUILD_DIR");
+    if (bd) {
+        char p[KGM_PATH];
+        snprintf(p, sizeof p, "%s/plugins", bd);
+        KGM_TRY(kgm_plugin_path_add(&tr->sp, p));
+    }
+    tr->n_tasks = cfg->n_tasks;
+    for (int k = 0; k < cfg->n_tasks; k++) {
+        kgm_run_task *t = &tr->t[k];
+        const kgm_task_spec *sp = &cfg->tasks[k];
+        t->tr = tr;
+        t->index = k;
+        t->spec = sp;
+        t->slot = -1;
+        t->batch = sp->batch_size > 0 ? sp->batch_size : cfg->train.batch_size;
+        KGM_TRY(kgm_plugin_open(&tr->sp, sp->plugin, &t->pl));
+        kgm_opt_kv kv[KGM_MAX_TASK_OPTS];
+        for (int i = 0; i < sp->n_opts; i++) kv[i] = (kgm_opt_kv){sp->opts[i].key, sp->opts[i].value, sp->opts[i].where[0] ? sp->opts[i].where : NULL};
+        kgm_task_backend be = kgm_trainer_backend;
+        be.self = t;
+        kgm_task_cfg tc = {.params = tr->ps, .param_group = KGM_GROUP_TASK0 + k, .seed = cfg->seed, .backend = &be,
+                           .log = plugin_log, .log_user = tr, .log_level = KGM_LOG_INFO};
+        KGM_TRY(kgm_task_new(t->pl, sp->name[0] ? sp->name : NULL, kv, sp->n_opts, &tc, &t->ctx));
+    }
+    KGM_TRY(kgm_trainer_build_views(tr));
+    /* streams: tasks whose training rows coincide share batches */
+    for (int k = 0; k < tr->n_tasks; k++) {
+        tr->t[k].stream = k;
+        for (int j = 0; j < k; j++)
+            if (tr->t[j].view.tabular == tr->t[k].view.tabular && tr->t[j].batch == tr->t[k].batch &&
+                same_rows(&tr->t[j].view.s[0], &tr->t[k].view.s[0])) {
+                tr->t[k].stream = tr->t[j].stream;
+                break;
+            }
+    }
+    /* encoder: looks only at training rows */
+    bool tabular = tr->ds.tabular.rows > 0 && tr->ds.inter.n == 0;
+    const char *excl[KGM_MAX_TASKS + 2];
+    int ne = 0;
+    for (int k = 0; k < tr->n_tasks; k++)
+        if (cfg->tasks[k].label[0]) excl[ne++] = cfg->tasks[k].label;
+    excl[ne++] = "split";
+    excl[ne] = NULL;
+    const int64_t *train_rows = tr->ds.split.train;
+    int64_t n_train = tr->ds.split.n_train;
+    if (tabular) {
+        train_rows = tr->t[0].view.s[0].row;
+        n_train = tr->t[0].view.s[0].n;
+    }
+    KGM_TRY(kgm_encoder_build(&tr->enc, &cfg->encoder, &tr->ds, train_rows, n_train, excl, tr->ps));
+    /* mixer slots for tasks with PAIR / TABULAR inputs */
+    for (int k = 0; k < tr->n_tasks; k++) {
+        int32_t in = tr->t[k].pl->desc.input;
+        if (in == KGM_INPUT_PAIR || in == KGM_INPUT_TABULAR || (tabular && tr->t[k].view.tabular)) tr->t[k].slot = tr->n_slots++;
+    }
+    if (tr->n_slots > 0) {
+        int32_t in_dim = tabular ? kgm_encoder_tab_dim(&tr->enc) : kgm_encoder_pair_dim(&tr->enc);
+        KGM_TRY(kgm_mixer_declare(&tr->mix, &cfg->mixer, in_dim, tr->n_slots, tr->ps, KGM_GROUP_TASK0));
+        tr->has_mixer = true;
+        /* mixer groups are per slot; map slot -> the task's group */
+    }
+    for (int k = 0; k < tr->n_tasks; k++) KGM_TRY(kgm_task_declare_params(tr->t[k].ctx));
+    KGM_TRY(kgm_weighting_declare(tr));
+    KGM_TRY(kgm_params_finalize(tr->ps, cfg->seed));
+    KGM_TRY(kgm_encoder_after_finalize(&tr->enc, tr->ps));
+    tr->gn_param = tr->has_mixer ? kgm_mixer_last_shared(&tr->mix) : -1;
+    /* frozen parameter prefixes */
+    if (cfg->train.frozen[0]) {
+        char buf[KGM_STR];
+        snprintf(buf, sizeof buf, "%s", cfg->train.frozen);
+        for (char *tok = strtok(buf, ", "); tok; tok = strtok(NULL, ", ")) {
+            int hits = 0;
+            for (int32_t i = 0; i < tr->ps->n; i++)
+                if (strncmp(tr->ps->p[i].name, tok, strlen(tok)) == 0) {
+                    tr->ps->p[i].t.flags |= KGM_TENSOR_FROZEN;
+                    tr->ps->p[i].t.grad = NULL;
+                    hits++;
+                }
+            if (!hits) return KGM_ERR(KGM_ERR_ARG, "optimisation.frozen: no parameter starts with '%s'", tok);
+        }
+    }
+    kgm_optim_cfg oc;
+    KGM_TRY(parse_optim(&cfg->train, &oc));
+    KGM_TRY(kgm_optim_new(tr->ps, &oc, &tr->opt));
+    KGM_TRY(kgm_tape_new((size_t)(cfg->train.arena_mb > 0 ? cfg->train.arena_mb : 256) << 20, &tr->tp));
+    tlog(tr, "model: %d parameter tensors, %zu values; %d tasks, %d mixer slots", tr->ps->n, tr->ps->total, tr->n_tasks, tr->n_slots);
+    return KGM_OK;
+}
+
+/* ---- one step -------------------------------------------------------------------------- */
+
+static void begin_step(kgm_trainer *tr) {
+    kgm_tape_reset(tr->tp);
+    kgm_encoder_begin_step(&tr->enc);
+    tr->cache_rows = NULL;
+    memset(tr->cache_out, 0, sizeof tr->cache_out);
+}
+
+/* Rows of the next training batch of task k's stream (shared streams advance once per step). */
+static const int64_t *next_rows(kgm_trainer *tr, kgm_run_task *t, int64_t step, int32_t *n_out) {
+    kgm_run_task *owner = &tr->t[t->stream];
+    int64_t n = owner->view.s[0].n;
+    int32_t B = owner->batch;
+    if (B > n) B = (int32_t)n;
+    int64_t start = (step * B) % n;
+    if (start + B > n) start = n - B; /* last partial window: keep full batches */
+    *n_out = B;
+    return owner->perm + start;
+}
+
+static kgm_status forward_task(kgm_trainer *tr, kgm_run_task *t, int64_t step) {
+    int32_t n;
+    const int64_t *rows = next_rows(tr, t, step, &n);
+    kgm_batch b;
+    KGM_TRY(kgm_trainer_make_batch(tr, t, &t->view.s[0], KGM_SPLIT_TRAIN, rows, n, &b));
+    /* Tasks sharing a stream must see the same row pointer for the mixer cache. */
+    if (t->stream != t->index) {
+        kgm_run_task *owner = &tr->t[t->stream];
+        if (tr->cache_rows && tr->cache_stream == t->stream && owner->view.s[0].n == t->view.s[0].n) b.row = tr->cache_rows;
+    }
+    int32_t in = t->pl->desc.input;
+    if (in != KGM_INPUT_NONE) KGM_TRY(kgm_trainer_represent(tr, t, tr->tp, &b, &b.h));
+    KGM_TRY(kgm_task_forward_loss(t->ctx, tr->tp, &b, &t->loss));
+    if (!isfinite(t->loss->data[0]))
+        return KGM_ERR(KGM_ERR_NUMERIC, "step %lld: task '%s' produced a non-finite loss (%g)", (long long)tr->step, t->spec->name,
+                       (double)t->loss->data[0]);
+    t->loss_sum += t->loss->data[0];
+    t->loss_n++;
+    tr->samples += n;
+    return KGM_OK;
+}
+
+static kgm_status optimiser_step(kgm_trainer *tr, float lr_scale) {
+    kgm_status st = kgm_optim_step(tr->opt, lr_scale, NULL);
+    if (st) return kgm_error_wrap(st, "step %lld", (long long)tr->step);
+    kgm_params_zero_grad(tr->ps);
+    return KGM_OK;
+}
+
+static void log_weights_step(kgm_trainer *tr, sbuf *wcsv, const bool *active) {
+    for (int k = 0; k < tr->n_tasks; k++) {
+        if (!active[k]) continue;
+        kgm_run_task *t = &tr->t[k];
+        t->w_sum += t->weight;
+        t->w_n++;
+        if (tr->cfg->train.log_steps)
+            sb_add(wcsv, "%lld,%d,%s,%.6g,%.6g\n", (long long)tr->step, tr->epoch, t->spec->name, t->weight, (double)t->loss->data[0]);
+    }
+}
+
+static kgm_status train_step(kgm_trainer *tr, sbuf *wcsv) {
+    const kgm_train_cfg *c = &tr->cfg->train;
+    bool active[KGM_MAX_TASKS] = {0};
+    int T = tr->n_tasks;
+    if (strcmp(c->mode, "joint") == 0) {
+        begin_step(tr);
+        for (int k = 0; k < T; k++) {
+            active[k] = true;
+            KGM_TRY(forward_task(tr, &tr->t[k], tr->step));
+        }
+        KGM_TRY(kgm_weighting_backward(tr, active));
+        KGM_TRY(optimiser_step(tr, 1.0f));
+        log_weights_step(tr, wcsv, active);
+        return KGM_OK;
+    }
+    /* alternating: each scheduled task takes its own optimiser step */
+    for (int k = 0; k < T; k++) {
+        kgm_run_task *t = &tr->t[k];
+        bool run = strcmp(c->schedule, "every") == 0 ? (tr->step % (t->spec->every > 0 ? t->spec->every : 1)) == 0
+                                                      : (tr->step % T) == k;
+        if (!run) continue;
+        bool one[KGM_MAX_TASKS] = {0};
+        one[k] = true;
+        active[k] = true;
+        begin_step(tr);
+        KGM_TRY(forward_task(tr, t, tr->step));
+        KGM_TRY(kgm_weighting_backward(tr, one));
+        KGM_TRY(optimiser_step(tr, (float)t->spec->lr_mult));
+    }
+    log_weights_step(tr, wcsv, active);
+    return KGM_OK;
+}
+
+/* ---- evaluation ----------------------------------------------------------------------- */
+
+static kgm_status split_loss(kgm_trainer *tr, kgm_run_task *t, int split, double *out) {
+    const kgm_view_split *vs = &t->view.s[split];
+    double acc = 0;
+    int64_t cnt = 0;
+    kgm_tape_set_grad(tr->tp, false);
+    kgm_tape_set_training(tr->tp, false);
+    kgm_status st = KGM_OK;
+    int64_t *idx = malloc((size_t)(t->batch > 0 ? t->batch : 1) * sizeof *idx);
+    if (!idx) st = KGM_ERR(KGM_ERR_NOMEM, "eval rows");
+    for (int64_t s = 0; s < vs->n && !st; s += t->batch) {
+        int32_t n = (int32_t)(vs->n - s < t->batch ? vs->n - s : t->batch);
+        for (int32_t i = 0; i < n; i++) idx[i] = s + i;
+        begin_step(tr);
+        kgm_batch b;
+        st = kgm_trainer_make_batch(tr, t, vs, split, idx, n, &b);
+        if (!st && t->pl->desc.input != KGM_INPUT_NONE) st = kgm_trainer_represent(tr, t, tr->tp, &b, &b.h);
+        kgm_tensor *l = NULL;
+        if (!st) st = kgm_task_forward_loss(t->ctx, tr->tp, &b, &l);
+        if (!st) {
+            acc += (double)l->data[0] * n;
+            cnt += n;
+        }
+    }
+    free(idx);
+    kgm_tape_set_grad(tr->tp, true);
+    kgm_tape_set_training(tr->tp, true);
+    *out = cnt ? acc / (double)cnt : NAN;
+    return st;
+}
+
+static kgm_status eval_task(kgm_trainer *tr, kgm_run_task *t, kgm_split_id split, double *m) {
+    begin_step(tr);
+    kgm_status st = kgm_task_eval(t->ctx, tr->tp, split, m);
+    begin_step(tr);
+    return st;
+}
+
+static void add_metric_rows(kgm_trainer *tr, sbuf *mcsv, int epoch, const char *split, const char *task,
+                            const kgm_run_task *t, const double *m) {
+    for (int i = 0; i < t->pl->desc.n_metrics; i++)
+        sb_add(mcsv, "%d,%s,%s,%s,%.10g\n", epoch, split, task, t->pl->desc.metrics[i].name, m[i]);
+    (void)tr;
+}
+
+/* Build the cold-start subset of task t's test rows; false if none applies. */
+static bool make_cold_split(kgm_trainer *tr, kgm_run_task *t, bool users) {
+    const kgm_view_split *v = &t->view.s[2];
+    const uint8_t *mark = users ? tr->cold_users : tr->cold_items;
+    const int32_t *key = users ? v->user : v->item;
+    if (!mark || !key || (users ? tr->n_cold_users : tr->n_cold_items) == 0) return false;
+    kgm_view_split *c = &t->cold_split;
+    free(c->row);
+    free(c->user);
+    free(c->item);
+    free(c->label);
+    free(c->label2);
+    memset(c, 0, sizeof *c);
+    c->row = calloc((size_t)v->n + 1, sizeof *c->row);
+    c->user = v->user ? calloc((size_t)v->n + 1, sizeof *c->user) : NULL;
+    c->item = v->item ? calloc((size_t)v->n + 1, sizeof *c->item) : NULL;
+    c->label = v->label ? calloc((size_t)v->n + 1, sizeof *c->label) : NULL;
+    c->label2 = v->label2 ? calloc((size_t)v->n + 1, sizeof *c->label2) : NULL;
+    if (!c->row) return false;
+    for (int64_t i = 0; i < v->n; i++) {
+        if (!mark[key[i]]) continue;
+        c->row[c->n] = v->row[i];
+        if (c->user) c->user[c->n] = v->user[i];
+        if (c->item) c->item[c->n] = v->item[i];
+        if (c->label) c->label[c->n] = v->label[i];
+        if (c->label2) c->label2[c->n] = v->label2[i];
+        c->n++;
+    }
+    return c->n > 0;
+}
+
+/* ---- the run ----------------------------------------------------------------------------- */
+
+static int32_t find_select(const kgm_trainer *tr, int *task, int *metric) {
+    const char *sel = tr->cfg->eval.select;
+    *task = 0;
+    *metric = tr->t[0].pl->desc.select_metric;
+    if (!sel[0]) return 0;
+    const char *dot = strrchr(sel, '.');
+    if (!dot) return -1;
+    for (int k = 0; k < tr->n_tasks; k++) {
+        size_t ln = (size_t)(dot - sel);
+        if (strlen(tr->t[k].ctx->name) == ln && strncmp(tr->t[k].ctx->name, sel, ln) == 0) {
+            for (int i = 0; i < tr->t[k].pl->desc.n_metrics; i++)
+                if (strcmp(tr->t[k].pl->desc.metrics[i].name, dot + 1) == 0) {
+                    *task = k;
+                    *metric = i;
+                    return 0;
+                }
+        }
+    }
+    return -1;
+}
+
+kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, kgm_train_result *res) {
+    kgm_train_opts defo;
+    memset(&defo, 0, sizeof defo);
+    if (!opts) opts = &defo;
+    if (res) memset(res, 0, sizeof *res);
+    KGM_TRY(mkdir_p(cfg->output));
+    char path[KGM_PATH + 64];
+    kgm_trainer *tr = calloc(1, sizeof *tr);
+    if (!tr) return KGM_ERR(KGM_ERR_NOMEM, "trainer");
+    sbuf mcsv = {0}, wcsv = {0};
+    float *best = NULL;
+    kgm_status st = KGM_OK;
+    out_path(path, sizeof path, cfg, "DONE");
+    unlink(path);
+    out_path(path, sizeof path, cfg, "run.log");
+    tr->log = fopen(path, opts->resume ? "a" : "w");
+    {
+        char *yaml = NULL;
+        size_t ylen = 0;
+        FILE *ym = open_memstream(&yaml, &ylen);
+        if (ym) {
+            kgm_run_config_write_yaml(cfg, ym);
+            fclose(ym);
+            out_path(path, sizeof path, cfg, "resolved.yaml");
+            st = write_atomic(path, yaml, ylen);
+            free(yaml);
+        }
+    }
+    if (!st) st = trainer_setup(tr, cfg, opts);
+    if (st) goto done;
+    int sel_task, sel_metric;
+    if (find_select(tr, &sel_task, &sel_metric) != 0) {
+        st = KGM_ERR(KGM_ERR_ARG, "evaluation.select '%s' names no task.metric of this run", cfg->eval.select);
+        goto done;
+    }
+    bool higher = tr->t[sel_task].pl->desc.metrics[sel_metric].higher_is_better;
+    char sel_name[160];
+    snprintf(sel_name, sizeof sel_name, "%s.%s", tr->t[sel_task].ctx->name, tr->t[sel_task].pl->desc.metrics[sel_metric].name);
+    best = malloc(tr->ps->total * sizeof(float) + 1);
+    if (!best) {
+        st = KGM_ERR(KGM_ERR_NOMEM, "best parameters");
+        goto done;
+    }
+    kgm_ckpt_state cs = {.epoch = 0, .step = 0, .best_epoch = 0, .best_value = higher ? -INFINITY : INFINITY};
+    bool have_best = false;
+    out_path(path, sizeof path, cfg, "last.ckpt");
+    if (opts->resume && access(path, R_OK) == 0) {
+        st = kgm_checkpoint_load(path, tr, &cs, best);
+        if (st) goto done;
+        have_best = cs.has_best;
+        tr->step = cs.step;
+        tlog(tr, "resumed from %s after epoch %d (step %lld)", path, cs.epoch, (long long)cs.step);
+        char p2[KGM_PATH + 64];
+        out_path(p2, sizeof p2, cfg, "metrics.csv");
+        sb_load_csv(&mcsv, p2, cs.epoch, 0);
+        out_path(p2, sizeof p2, cfg, "weights.csv");
+        sb_load_csv(&wcsv, p2, cs.epoch, 1);
+    }
+    /* per-stream permutations */
+    for (int k = 0; k < tr->n_tasks; k++) {
+        kgm_run_task *t = &tr->t[k];
+        if (t->stream != k) continue;
+        t->perm = malloc((size_t)t->view.s[0].n * sizeof *t->perm + 1);
+        if (!t->perm) {
+            st = KGM_ERR(KGM_ERR_NOMEM, "permutation");
+            goto done;
+        }
+    }
+    int64_t steps = cfg->train.steps_per_epoch;
+    if (steps <= 0)
+        for (int k = 0; k < tr->n_tasks; k++) {
+            int64_t s = (tr->t[k].view.s[0].n + tr->t[k].batch - 1) / tr->t[k].batch;
+            if (s > steps) steps = s;
+        }
+    kgm_progress pg;
+    kgm_progress_begin(&pg, stderr, cfg->name, (int64_t)cfg->train.epochs * steps);
+    pg.quiet = opts->quiet;
+    int64_t prog_done = (int64_t)cs.epoch * steps;
+    for (int epoch = cs.epoch + 1; epoch <= cfg->train.epochs; epoch++) {
+        tr->epoch = epoch;
+        for (int k = 0; k < tr->n_tasks; k++) {
+            kgm_run_task *t = &tr->t[k];
+            t->loss_sum = t->w_sum = 0;
+            t->loss_n = t->w_n = 0;
+            if (t->stream == k) {
+                int64_t n = t->view.s[0].n;
+                for (int64_t i = 0; i < n; i++) t->perm[i] = i;
+                for (int64_t i = n - 1; i > 0; i--) { /* Fisher–Yates on int64 */
+                    int64_t j = (int64_t)kgm_rng_below(&tr->rng_order, (uint64_t)i + 1), x = t->perm[i];
+                    t->perm[i] = t->perm[j];
+                    t->perm[j] = x;
+                }
+            }
+        }
+        for (int64_t s = 0; s < steps; s++) {
+            st = train_step(tr, &wcsv);
+            if (st) goto done;
+            tr->step++;
+            char extra[256];
+            int off = snprintf(extra, sizeof extra, "epoch %d", epoch);
+            for (int k = 0; k < tr->n_tasks && off < (int)sizeof extra - 40; k++)
+                if (tr->t[k].loss_n) off += snprintf(extra + off, sizeof extra - (size_t)off, " %s %.4f", tr->t[k].ctx->name, tr->t[k].loss_sum / (double)tr->t[k].loss_n);
+            kgm_progress_update(&pg, ++prog_done, tr->samples, extra);
+        }
+        /* epoch end: losses, weights, validation */
+        for (int k = 0; k < tr->n_tasks; k++) {
+            kgm_run_task *t = &tr->t[k];
+            double tl = t->loss_n ? t->loss_sum / (double)t->loss_n : NAN;
+            sb_add(&mcsv, "%d,train,%s,loss,%.10g\n", epoch, t->ctx->name, tl);
+            if (!cfg->train.log_steps)
+                sb_add(&wcsv, "%lld,%d,%s,%.6g,%.6g\n", (long long)tr->step, epoch, t->ctx->name,
+                       t->w_n ? t->w_sum / (double)t->w_n : t->weight, tl);
+        }
+        kgm_weighting_epoch_end(tr);
+        double sel_value = NAN;
+        for (int k = 0; k < tr->n_tasks; k++) {
+            kgm_run_task *t = &tr->t[k];
+            double vl, m[64];
+            if (t->view.s[1].n == 0) continue;
+            if ((st = split_loss(tr, t, 1, &vl))) goto done;
+            sb_add(&mcsv, "%d,valid,%s,loss,%.10g\n", epoch, t->ctx->name, vl);
+            if ((st = eval_task(tr, t, KGM_SPLIT_VALID, m))) goto done;
+            add_metric_rows(tr, &mcsv, epoch, "valid", t->ctx->name, t, m);
+            if (k == sel_task) sel_value = m[sel_metric];
+        }
+        bool improved = !isnan(sel_value) && (higher ? sel_value > cs.best_value : sel_value < cs.best_value);
+        if (improved || !have_best) {
+            if (improved) {
+                cs.best_value = sel_value;
+                cs.bad_epochs = 0;
+            }
+            cs.best_epoch = epoch;
+            memcpy(best, tr->ps->data, tr->ps->total * sizeof(float));
+            have_best = true;
+        } else
+            cs.bad_epochs++;
+        tlog(tr, "epoch %d: %s = %.6g (best %.6g at epoch %d)", epoch, sel_name, sel_value, cs.best_value, cs.best_epoch);
+        cs.epoch = epoch;
+        cs.step = tr->step;
+        cs.best_params = have_best ? best : NULL;
+        out_path(path, sizeof path, cfg, "metrics.csv");
+        {
+            sbuf tmp = {0};
+            sb_add(&tmp, "epoch,split,task,metric,value\n%s", mcsv.s ? mcsv.s : "");
+            st = write_atomic(path, tmp.s, tmp.n);
+            free(tmp.s);
+        }
+        if (!st) {
+            sbuf tmp = {0};
+            sb_add(&tmp, "step,epoch,task,weight,loss\n%s", wcsv.s ? wcsv.s : "");
+            out_path(path, sizeof path, cfg, "weights.csv");
+            st = write_atomic(path, tmp.s, tmp.n);
+            free(tmp.s);
+        }
+        if (!st && improved) {
+            out_path(path, sizeof path, cfg, "best.ckpt");
+            st = kgm_checkpoint_save(path, tr, &cs);
+        }
+        if (!st) {
+            out_path(path, sizeof path, cfg, "last.ckpt");
+            st = kgm_checkpoint_save(path, tr, &cs);
+        }
+        if (st) goto done;
+        if (opts->stop_after_epoch > 0 && epoch == opts->stop_after_epoch) {
+            st = KGM_ERR(KGM_ERR_INTERRUPTED, "stopped after epoch %d on request", epoch);
+            goto done;
+        }
+        if (cfg->train.patience > 0 && cs.bad_epochs >= cfg->train.patience) {
+            tlog(tr, "early stopping after epoch %d (%d epochs without improvement)", epoch, cs.bad_epochs);
+            break;
+        }
+    }
+    kgm_progress_end(&pg, NULL);
+    /* test evaluation of the selected model only */
+    if (have_best) memcpy(tr->ps->data, best, tr->ps->total * sizeof(float));
+    if (res) {
+        res->best_epoch = cs.best_epoch;
+        res->epochs_run = cs.epoch;
+        res->best_select = cs.best_value;
+        snprintf(res->select, sizeof res->select, "%s", sel_name);
+    }
+    if (cfg->eval.test) {
+        for (int k = 0; k < tr->n_tasks; k++) {
+            kgm_run_task *t = &tr->t[k];
+            double m[64];
+            if (t->view.s[2].n == 0) continue;
+            if ((st = eval_task(tr, t, KGM_SPLIT_TEST, m))) goto done;
+            add_metric_rows(tr, &mcsv, cs.best_epoch, "test", t->ctx->name, t, m);
+            for (int i = 0; res && i < t->pl->desc.n_metrics && res->n_test < 64; i++) {
+                snprintf(res->test_name[res->n_test], sizeof res->test_name[0], "%s.%s", t->ctx->name, t->pl->desc.metrics[i].name);
+                res->test_value[res->n_test++] = m[i];
+            }
+            if (!cfg->eval.cold) continue;
+            for (int cu = 0; cu < 2; cu++) {
+                if (!make_cold_split(tr, t, cu == 1)) continue;
+                t->use_cold = true;
+                kgm_status cst = eval_task(tr, t, KGM_SPLIT_TEST, m);
+                t->use_cold = false;
+                char nm[96];
+                snprintf(nm, sizeof nm, "%s@cold_%s", t->ctx->name, cu ? "users" : "items");
+                if (cst == KGM_OK) add_metric_rows(tr, &mcsv, cs.best_epoch, "test", nm, t, m);
+                else tlog(tr, "cold-start evaluation %s skipped: %s", nm, kgm_error_message());
+            }
+        }
+        out_path(path, sizeof path, cfg, "metrics.csv");
+        sbuf tmp = {0};
+        sb_add(&tmp, "epoch,split,task,metric,value\n%s", mcsv.s ? mcsv.s : "");
+        st = write_atomic(path, tmp.s, tmp.n);
+        free(tmp.s);
+        if (st) goto done;
+    }
+    out_path(path, sizeof path, cfg, "DONE");
+    st = write_atomic(path, "ok\n", 3);
+done:
+    if (st && tr->log) fprintf(tr->log, "run failed: %s\n", kgm_error_message());
+    if (tr->log) fclose(tr->log);
+    trainer_destroy(tr);
+    free(tr);
+    free(best);
+    free(mcsv.s);
+    free(wcsv.s);
+    return st;
+}

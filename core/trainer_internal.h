@@ -1,0 +1,124 @@
+/* Trainer internals shared by trainer*.c, weighting.c and checkpoint.c. */
+#ifndef KGMTL_TRAINER_INTERNAL_H
+#define KGMTL_TRAINER_INTERNAL_H
+
+#include <stdio.h>
+
+#include "kgmtl/config.h"
+#include "kgmtl/dataset.h"
+#include "kgmtl/encoder.h"
+#include "kgmtl/host.h"
+#include "kgmtl/mixer.h"
+#include "kgmtl/optim.h"
+#include "kgmtl/trainer.h"
+
+#define KGM_GROUP_SHARED 0
+#define KGM_GROUP_TASK0 1 /* task k's parameters: group 1 + k */
+
+/* Rows of one split of a task's view (struct of arrays; unused = NULL). */
+typedef struct kgm_view_split {
+    int64_t n;
+    int64_t *row;
+    int32_t *user, *item, *head, *rel, *tail, *src, *dst, *cls;
+    float *label, *label2, *weight, *multi;
+    /* positives per user (CSR) for user_items */
+    int64_t *up_ptr;
+    int32_t *up_col;
+} kgm_view_split;
+
+typedef struct kgm_view {
+    int32_t kind;      /* effective kgm_data_view */
+    int32_t n_labels;  /* classes / labels */
+    bool tabular;      /* rows are tabular rows */
+    kgm_view_split s[3];
+} kgm_view;
+
+struct kgm_trainer;
+
+typedef struct kgm_run_task {
+    struct kgm_trainer *tr;
+    int32_t index;
+    const kgm_task_spec *spec;
+    kgm_plugin *pl;
+    kgm_task_ctx *ctx;
+    kgm_view view;
+    int32_t slot;          /* mixer slot, -1 when the task does not use the mixer */
+    int32_t stream;        /* tasks with equal stream share their training batches */
+    int32_t batch;         /* batch size */
+    const uint8_t *cold;   /* evaluation filter on items/users, NULL = none */
+    bool cold_users;       /* the filter applies to users (else items) */
+    kgm_view_split cold_split; /* filtered test rows while evaluating cold-start */
+    bool use_cold;
+    /* epoch state */
+    int64_t *perm;
+    int64_t cursor;
+    double loss_sum;
+    int64_t loss_n;
+    double w_sum;
+    int64_t w_n;
+    double weight;         /* current weight (logged) */
+    kgm_tensor *loss;      /* this step's loss */
+    int32_t p_logvar;      /* uncertainty: s_k parameter id */
+} kgm_run_task;
+
+typedef struct kgm_trainer {
+    const kgm_run_config *cfg;
+    kgm_dataset ds;
+    uint64_t data_seed;
+    kgm_params *ps;
+    kgm_encoder enc;
+    kgm_mixer mix;
+    bool has_mixer;
+    int32_t n_slots;
+    kgm_optim *opt;
+    kgm_tape *tp;
+    kgm_plugin_path sp;
+    int32_t n_tasks;
+    kgm_run_task t[KGM_MAX_TASKS];
+    kgm_rng rng_order, rng_drop;
+    /* kg filter: triples sorted by (h, r) */
+    int64_t kg_n;
+    int32_t *kg_h, *kg_r, *kg_t;
+    /* cold-start marks */
+    uint8_t *cold_users, *cold_items;
+    int32_t n_cold_users, n_cold_items;
+    /* step cache: mixer output per stream */
+    int32_t cache_stream;
+    const int64_t *cache_rows;
+    kgm_tensor *cache_out[KGM_MAX_TASKS];
+    /* weighting state */
+    int32_t weighting;     /* KGM_W_* */
+    double gn_w[KGM_MAX_TASKS], gn_l0[KGM_MAX_TASKS];
+    bool gn_init;
+    double dwa_prev[2][KGM_MAX_TASKS]; /* average losses of the last two epochs */
+    int32_t dwa_epochs;
+    int32_t gn_param;      /* GradNorm's shared layer */
+    /* progress */
+    int64_t step, samples;
+    int32_t epoch;
+    FILE *log;
+    FILE *metrics_csv, *weights_csv;
+} kgm_trainer;
+
+enum { KGM_W_EQUAL, KGM_W_STATIC, KGM_W_UNCERTAINTY, KGM_W_GRADNORM, KGM_W_DWA, KGM_W_PCGRAD };
+
+/* trainer_data.c */
+kgm_status kgm_trainer_open_data(kgm_trainer *tr);
+kgm_status kgm_trainer_build_views(kgm_trainer *tr);
+void kgm_view_destroy(kgm_view *v);
+extern const kgm_task_backend kgm_trainer_backend;
+/* The mixer/encoder representation of a batch for task k. */
+kgm_status kgm_trainer_represent(kgm_trainer *tr, kgm_run_task *t, kgm_tape *tp, const kgm_batch *b, kgm_tensor **h);
+/* Fill a batch from rows [idx..] of a split view. */
+kgm_status kgm_trainer_make_batch(kgm_trainer *tr, kgm_run_task *t, const kgm_view_split *vs, int32_t split,
+                                  const int64_t *rows, int32_t n, kgm_batch *b);
+
+/* weighting.c */
+kgm_status kgm_weighting_parse(const char *s, int32_t *out);
+kgm_status kgm_weighting_declare(kgm_trainer *tr);
+/* Combine the tasks' losses of a joint step, run backward(s) and leave the
+ * parameter gradients ready for the optimiser. */
+kgm_status kgm_weighting_backward(kgm_trainer *tr, const bool *active);
+void kgm_weighting_epoch_end(kgm_trainer *tr);
+
+#endif
