@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# kgmtl set-up, build and check on Debian 12, run as root from the checkout.
+#
+#   bash .ci/setup.sh quickstart   install, build, run the quickstart experiment
+#   bash .ci/setup.sh test         install, build, run the default test suite (CI)
+#   bash .ci/setup.sh asan         install, build build-asan/ with AddressSanitizer +
+#                                  UndefinedBehaviorSanitizer, run the same suite there
+#
+# Missing Debian packages are installed with apt-get (non-interactive); apt is
+# not touched when everything is present. build/ (and build-asan/) are
+# configured once and reused. Exits non-zero on any failure.
+set -euo pipefail
+
+MODE="${1:-}"
+case "$MODE" in
+quickstart | test | asan) ;;
+*)
+    echo "usage: bash .ci/setup.sh quickstart|test|asan" >&2
+    exit 2
+    ;;
+esac
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+say() { printf '==> %s\n' "$*"; }
+
+# ---- packages --------------------------------------------------------------------
+PACKAGES=(gcc libc6-dev pkg-config meson ninja-build
+    libigraph-dev libopenblas-dev libmsgpack-dev libcriterion-dev libfyaml-dev)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"
+    [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    say "installing: ${missing[*]}"
+    SUDO=()
+    if [[ "$(id -u)" != 0 ]]; then
+        if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+            SUDO=(sudo -n)
+        else
+            echo "setup: missing packages (${missing[*]}) and not root; run as root or install them" >&2
+            exit 1
+        fi
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" apt-get update -q
+    "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+    say "all Debian packages present"
+fi
+
+# ---- configure + build -------------------------------------------------------------
+# configure DIR [meson options...]: set up DIR once, then only reconfigure when
+# options are given (so an existing build keeps its settings otherwise).
+configure() {
+    local dir="$1"
+    shift
+    if [[ -f "$dir/meson-private/coredata.dat" ]]; then
+        if (($#)); then meson setup --reconfigure "$dir" "$@"; fi
+    else
+        rm -rf "$dir"
+        meson setup "$dir" "$@"
+    fi
+}
+
+# Every test must be in the default suite ('unit') or in one of the suites that
+# are run separately; an untagged test would silently never run in CI.
+check_suites() {
+    meson introspect "$1" --tests | python3 -c '
+import json, sys
+sep = {"unit", "slow", "data", "fuzz", "browser"}
+bad = [t["name"] for t in json.load(sys.stdin)
+       if not sep & {s.split(":")[-1] for s in t["suite"]}]
+if bad:
+    sys.exit("setup: tests in no known suite (tag them unit, or slow/data/fuzz/browser): " + ", ".join(bad))
+'
+}
+
+run_suite() {
+    local dir="$1"
+    shift
+    check_suites "$dir"
+    say "meson test -C $dir --suite unit $*"
+    meson test -C "$dir" --print-errorlogs --suite unit "$@"
+}
+
+case "$MODE" in
+quickstart | test)
+    configure build
+    say "building build/"
+    ninja -C build
+    ;;
+asan)
+    configure build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+    say "building build-asan/ (address + undefined sanitizers)"
+    ninja -C build-asan
+    ;;
+esac
+
+# ---- run ------------------------------------------------------------------------------
+case "$MODE" in
+quickstart)
+    if [[ -f experiments/quickstart.yaml ]]; then
+        say "./build/kgmtl run experiments/quickstart.yaml"
+        ./build/kgmtl run experiments/quickstart.yaml
+    else
+        # until the quickstart manifest lands: the built-in multi-task demo
+        say "./build/kgmtl run --demo"
+        ./build/kgmtl run --demo
+    fi
+    ;;
+test)
+    run_suite build
+    ;;
+asan)
+    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:${ASAN_OPTIONS:-}"
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
+    # sanitized code runs several times slower
+    run_suite build-asan --timeout-multiplier 4
+    ;;
+esac
+say "$MODE: ok"
