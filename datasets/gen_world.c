@@ -519,10 +519,12 @@ static kgm_status gen_kg(const kgm_gen_world_cfg *c, const kgm_gen_world_truth *
     kgm_rng r;
     stream(&r, c, "gen-world/kg", 0);
     double noise = c->kg_noise * pow((double)k, -0.25); /* relative to std(a·v) */
+    /* relation r has id r, "next" id kg_relations; tail b of r is entity n_items + r·kg_values + b */
     int32_t next = -1;
+    for (int32_t rel = 0; rel < c->kg_relations && st == KGM_OK; rel++) st = intern_fmt(&ds->relations, &id, "r%d", rel, 0);
+    if (st == KGM_OK && c->kg_chain && nv > 1) st = kgm_idmap_intern(&ds->relations, "next", 4, &next);
     for (int32_t rel = 0; rel < c->kg_relations && st == KGM_OK; rel++) {
-        int32_t rid, base = ds->entities.count;
-        st = intern_fmt(&ds->relations, &rid, "r%d", rel, 0);
+        int32_t rid = rel, base = ds->entities.count;
         for (int32_t b = 0; b < nv && st == KGM_OK; b++) st = intern_fmt(&ds->entities, &id, "r%d:%d", rel, b);
         if (st != KGM_OK) break;
         unit_vector(&r, a, k);
@@ -533,8 +535,7 @@ static kgm_status gen_kg(const kgm_gen_world_cfg *c, const kgm_gen_world_truth *
             while (b + 1 < nv && z[i] >= thr[b + 1]) b++;
             if (kgm_rng_uniform(&r) < c->kg_coverage) st = kgm_dataset_add_triple(ds, i, rid, base + b);
         }
-        if (c->kg_chain && nv > 1 && st == KGM_OK) {
-            if (next < 0) st = kgm_idmap_intern(&ds->relations, "next", 4, &next);
+        if (next >= 0 && st == KGM_OK) {
             for (int32_t b = 0; b + 1 < nv && st == KGM_OK; b++) st = kgm_dataset_add_triple(ds, base + b, next, base + b + 1);
         }
     }
