@@ -117,7 +117,7 @@ static void pk_prep(msgpack_packer *pk, const kgm_prep_settings *p) {
 
 static void pk_body(msgpack_packer *pk, const kgm_dataset *ds) {
     const kgm_interactions *it = &ds->inter;
-    msgpack_pack_map(pk, 19);
+    msgpack_pack_map(pk, 21);
     pk_key(pk, "users");
     pk_idmap(pk, &ds->users);
     pk_key(pk, "items");

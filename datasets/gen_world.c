@@ -354,7 +354,7 @@ static kgm_status gen_interactions(const kgm_gen_world_cfg *c, const kgm_gen_wor
         kgm_rng ri;
         stream(&ri, c, "gen-world/impressions", (uint64_t)u);
         double act = mean * exp(c->activity_sigma * kgm_rng_normal(&ri) - 0.5 * c->activity_sigma * c->activity_sigma);
-        int64_t want = llround(act);
+        int64_t want = act >= ni ? ni : llround(act);
         if (want < c->min_per_user) want = c->min_per_user;
         if (want > ni) want = ni;
         int32_t n = 0;

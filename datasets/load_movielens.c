@@ -228,6 +228,8 @@ static kgm_status body_ml(kgm_reader *r, void *v) {
     f.delim = c->variant == ML_100K ? '\t' : c->variant == ML_1M ? ':' : ',';
     f.header = c->variant == ML_LATEST ? 1 : 0;
     f.quotes = false;
+    f.cols[2] = 2; /* rating and timestamp are required in every MovieLens release */
+    f.cols[3] = 3;
     return kgm__load_interactions_rd(r, &f, c->ds);
 }
 

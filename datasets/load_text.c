@@ -96,11 +96,15 @@ static void first_line(text_state *s, const char *line, size_t len, const bool n
     int nf = kgm__split(line, len, s->f.delim, false, s->fld, MAX_FIELDS, NULL);
     bool any_numeric_role = false, hdr = false;
     for (int k = 0; k < 4; k++) {
-        int c = s->f.cols[k];
-        if (c < 0 || !numeric[k]) continue;
+        int c = s->f.cols[k] == -2 ? k : s->f.cols[k]; /* optional columns count if present */
+        if (c < 0 || !numeric[k] || c >= nf) continue;
         any_numeric_role = true;
-        double v;
-        if (c < nf && !kgm__parse_f64(kgm__trim(s->fld[c]).p, kgm__trim(s->fld[c]).n, &v)) hdr = true;
+        /* a header names the column: no digit at all (a bad number in the
+         * first data row still has digits and is reported as an error) */
+        kgm_field fl = kgm__trim(s->fld[c]);
+        bool digit = false;
+        for (size_t i = 0; i < fl.n && !digit; i++) digit = fl.p[i] >= '0' && fl.p[i] <= '9';
+        if (!digit) hdr = true;
     }
     if (!any_numeric_role || !hdr) {
         /* ids only: a header names its columns */

@@ -25,10 +25,10 @@ static inline const char *tmp_dir(void) {
 
 /* Write `content` (n bytes, or strlen if n == (size_t)-1) to DIR/name; returns the path (static ring). */
 static inline const char *tmp_file(const char *name, const char *content, size_t n) {
-    static char paths[8][512];
+    static char paths[8][1024];
     static int k;
     char *p = paths[k++ & 7];
-    snprintf(p, 512, "%s/%s", tmp_dir(), name);
+    snprintf(p, 1024, "%s/%s", tmp_dir(), name);
     char *slash = strrchr(p, '/');
     if (slash && slash > p + strlen(tmp_dir())) { /* nested: create the folder */
         *slash = '\0';
@@ -44,7 +44,7 @@ static inline const char *tmp_file(const char *name, const char *content, size_t
 }
 
 static inline const char *tmp_subdir(const char *name) {
-    static char p[512];
+    static char p[1024];
     snprintf(p, sizeof p, "%s/%s", tmp_dir(), name);
     mkdir(p, 0700);
     return p;

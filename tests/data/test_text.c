@@ -80,7 +80,7 @@ Test(text, overflowing_timestamp_and_nan_label) {
     kgm_dataset_destroy(&ds);
     cr_assert_eq(load_inter("1\t2\t1e999\t5\n", (size_t)-1, false, &ds, NULL), KGM_ERR_PARSE);
     kgm_dataset_destroy(&ds);
-    cr_assert_eq(load_inter("1\t2\tnan\t5\n", (size_t)-1, false, &ds, NULL), KGM_ERR_PARSE);
+    cr_assert_eq(load_inter("1\t2\t3\t4\n1\t2\tnan\t5\n", (size_t)-1, false, &ds, NULL), KGM_ERR_PARSE);
     kgm_dataset_destroy(&ds);
 }
 
