@@ -1,0 +1,155 @@
+/* The real sets in ../shared/datasets (suite 'data'): each test skips with a
+ * message when the folder is absent. */
+#include <math.h>
+
+#include "data_test.h"
+#include "kgmtl/progress.h"
+
+#define NEED_ROOT()                                                                                                    \
+    const char *root = shared_root();                                                                                  \
+    if (!root) cr_skip_test("../shared/datasets is absent (set KGMTL_DATA_ROOT to run the data suite)")
+
+Test(shared, movielens_small_with_kg) {
+    NEED_ROOT();
+    kgm_dataset ds;
+    kgm_dataset_init(&ds);
+    kgm_load_report rep = {0};
+    kgm_load_opts o = {.report = &rep};
+    cr_assert_eq(kgm_load_named("movielens-small", root, &o, &ds), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(ds.inter.n, 100004);
+    cr_assert_eq(ds.users.count, 671);
+    cr_assert_eq(ds.items.count, 9066);
+    cr_assert_eq(ds.kg.n, 41384);
+    cr_assert_eq(ds.entities.count, 9716);
+    cr_assert_eq(ds.relations.count, 8);
+    cr_assert_eq(rep.skipped, 0);
+    int32_t linked = 0;
+    for (int32_t i = 0; i < ds.n_item_entity; i++) linked += ds.item_entity[i] >= 0;
+    cr_assert_eq(linked, 9066, "every movie has released_in_decade, so every item is an entity");
+    int32_t toy = kgm_idmap_find(&ds.items, "1", 1);
+    cr_assert_str_eq(kgm_strings_get(&ds.item_text, toy, NULL), "Toy Story");
+    cr_assert_eq(kgm_dataset_validate(&ds), KGM_OK);
+    /* prepared + cached: reload well under a second */
+    kgm_prep_settings p;
+    kgm_prep_settings_default(&p);
+    p.split = KGM_SPLIT_LOO;
+    p.loo_valid = true;
+    p.eval_negatives = 100;
+    cr_assert_eq(kgm_data_prepare(&ds, &p), KGM_OK, "%s", kgm_error_message());
+    char path[1024];
+    snprintf(path, sizeof path, "%s/ml-small.kgd", tmp_dir());
+    cr_assert_eq(kgm_dataset_save(&ds, path), KGM_OK, "%s", kgm_error_message());
+    kgm_dataset c;
+    kgm_cache_expect e = {.verify_sources = true, .prep = &p, .loader = "movielens-small"};
+    double t0 = kgm_now();
+    cr_assert_eq(kgm_dataset_load(path, &e, &c), KGM_OK, "%s", kgm_error_message());
+    double dt = kgm_now() - t0;
+    cr_assert(dt < 1.0, "cache load took %.3f s", dt);
+    cr_log_info("movielens-small cache load (with source re-hash) %.1f ms", dt * 1e3);
+    cr_assert_eq(c.inter.n, ds.inter.n);
+    cr_assert_eq(kgm_dataset_fingerprint(&c), kgm_dataset_fingerprint(&ds));
+    kgm_dataset_destroy(&c);
+    kgm_dataset_destroy(&ds);
+    tmp_cleanup();
+}
+
+Test(shared, wordnet_tsv) {
+    NEED_ROOT();
+    kgm_dataset ds;
+    kgm_dataset_init(&ds);
+    cr_assert_eq(kgm_load_named("wordnet", root, NULL, &ds), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(ds.kg.n, 364552);
+    cr_assert_eq(ds.entities.count, 117659);
+    cr_assert_eq(ds.relations.count, 26);
+    int32_t e = kgm_idmap_find(&ds.entities, "00001740n", 9);
+    cr_assert(strstr(kgm_strings_get(&ds.entity_text, e, NULL), "perceived or known or inferred"));
+    kgm_dataset_destroy(&ds);
+}
+
+/* The WordNet database files (Debian wordnet-base) give exactly the shared triples. */
+Test(shared, wordnet_database_equals_tsv) {
+    NEED_ROOT();
+    struct stat st;
+    if (stat("/usr/share/wordnet/data.noun", &st) != 0) cr_skip_test("Debian wordnet-base is not installed");
+    kgm_dataset db, tsv;
+    kgm_dataset_init(&db);
+    kgm_dataset_init(&tsv);
+    cr_assert_eq(kgm_load_wordnet("/usr/share/wordnet", NULL, &db), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(kgm_load_named("wordnet", root, NULL, &tsv), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(db.kg.n, tsv.kg.n);
+    cr_assert_eq(db.entities.count, tsv.entities.count);
+    /* every database triple is in the tsv (same count, no duplicates on either side) */
+    int64_t missing = 0;
+    for (int64_t i = 0; i < db.kg.n && missing < 5; i++) {
+        const char *h = kgm_idmap_name(&db.entities, db.kg.h[i]), *r = kgm_idmap_name(&db.relations, db.kg.r[i]);
+        const char *t = kgm_idmap_name(&db.entities, db.kg.t[i]);
+        int32_t th = kgm_idmap_find(&tsv.entities, h, strlen(h)), tr = kgm_idmap_find(&tsv.relations, r, strlen(r));
+        int32_t tt = kgm_idmap_find(&tsv.entities, t, strlen(t));
+        if (th < 0 || tr < 0 || tt < 0) {
+            missing++;
+            cr_log_error("missing %s %s %s", h, r, t);
+        }
+    }
+    cr_assert_eq(missing, 0);
+    /* glosses and lemmas agree */
+    int32_t cl = kgm_table_find(&db.entity_attrs, "lemma"), tl = kgm_table_find(&tsv.entity_attrs, "lemma");
+    for (int32_t e = 0; e < db.entities.count; e += 97) {
+        const char *name = kgm_idmap_name(&db.entities, e);
+        int32_t f = kgm_idmap_find(&tsv.entities, name, strlen(name));
+        cr_assert_str_eq(kgm_strings_get(&db.entity_text, e, NULL), kgm_strings_get(&tsv.entity_text, f, NULL), "%s", name);
+        cr_assert_str_eq(kgm_strings_get(&db.entity_attrs.cols[cl].text, e, NULL),
+                         kgm_strings_get(&tsv.entity_attrs.cols[tl].text, f, NULL), "%s", name);
+    }
+    kgm_dataset_destroy(&db);
+    kgm_dataset_destroy(&tsv);
+}
+
+Test(shared, kernlab_income_table) {
+    NEED_ROOT();
+    kgm_dataset ds;
+    kgm_dataset_init(&ds);
+    cr_assert_eq(kgm_load_named("kernlab-income", root, NULL, &ds), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(ds.tabular.rows, 8993);
+    cr_assert_eq(ds.tabular.ncols, 14);
+    int32_t inc = kgm_table_find(&ds.tabular, "INCOME"), ms = kgm_table_find(&ds.tabular, "MARITAL.STATUS");
+    cr_assert(inc >= 0 && ms >= 0);
+    cr_assert_eq(ds.tabular.cols[inc].levels.count, 9);
+    int32_t lang = kgm_table_find(&ds.tabular, "LANGUAGE");
+    cr_assert(ds.tabular.cols[lang].missing > 0, "missing values are kept as missing");
+    kgm_dataset_destroy(&ds);
+}
+
+Test(shared, social_small_graphs) {
+    NEED_ROOT();
+    static const struct {
+        const char *name;
+        int64_t edges;
+        int32_t nodes;
+        bool weighted;
+    } g[] = {{"social-small/karate_club", 78, 34, false},
+             {"social-small/les_miserables", 254, 77, true},
+             {"social-small/coleman_friendship", 506, 70, false}}; /* 73 pupils, 3 without ties */
+    for (size_t i = 0; i < sizeof g / sizeof *g; i++) {
+        kgm_dataset ds;
+        kgm_dataset_init(&ds);
+        cr_assert_eq(kgm_load_named(g[i].name, root, NULL, &ds), KGM_OK, "%s: %s", g[i].name, kgm_error_message());
+        cr_assert_eq(ds.social.n, g[i].edges, "%s", g[i].name);
+        cr_assert_eq(ds.users.count, g[i].nodes, "%s", g[i].name);
+        cr_assert_eq(ds.social.weight != NULL, g[i].weighted, "%s", g[i].name);
+        kgm_dataset_destroy(&ds);
+    }
+}
+
+Test(shared, glove_subset) {
+    NEED_ROOT();
+    char path[2048];
+    snprintf(path, sizeof path, "%s/glove-subset/glove_6B_100d_movielens.txt", root);
+    kgm_wordvecs w;
+    cr_assert_eq(kgm_wordvecs_load(path, NULL, &w), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(w.n, 8339);
+    cr_assert_eq(w.dim, 100);
+    const float *the = kgm_wordvecs_get(&w, "the", 3);
+    cr_assert_not_null(the);
+    cr_assert_float_eq(the[0], -0.038194f, 1e-7);
+    kgm_wordvecs_destroy(&w);
+}
