@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kgmtl/data_gen.h"
 #include "kgmtl/kgmtl.h"
@@ -613,4 +614,34 @@ Test(gen_world, switched_off_signals_carry_nothing) {
     cr_assert(fabs(s) < 0.1, "social recovery without homophily %g", s);
     cr_assert(fabs(t) < 0.1, "text recovery without factor words %g", t);
     world_free(&w);
+}
+
+/* A generated world survives the binary cache: data, split, conversions, provenance. */
+Test(gen_world, cache_round_trip) {
+    kgm_gen_world_cfg c;
+    kgm_gen_world_cfg_default(&c);
+    c.n_users = 120;
+    c.n_items = 150;
+    c.conversion = true;
+    kgm_dataset a, b;
+    kgm_dataset_init(&a);
+    cr_assert_eq(kgm_gen_world(&c, &a), KGM_OK, "%s", kgm_error_message());
+    char path[] = "/tmp/kgmtl-gen-world-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    cr_assert_eq(kgm_dataset_save(&a, path), KGM_OK, "%s", kgm_error_message());
+    kgm_cache_expect e = {.loader = "gen-world"};
+    cr_assert_eq(kgm_dataset_load(path, &e, &b), KGM_OK, "%s", kgm_error_message());
+    unlink(path);
+    cr_assert(same_world(&a, &b));
+    cr_assert_eq(kgm_dataset_fingerprint(&a), kgm_dataset_fingerprint(&b));
+    cr_assert_eq(b.split.n_valid, a.split.n_valid);
+    cr_assert_eq(b.split.n_test, a.split.n_test);
+    int32_t ca = kgm_table_find(&a.tabular, "conversion"), cb = kgm_table_find(&b.tabular, "conversion");
+    cr_assert(cb >= 0);
+    cr_assert_eq(memcmp(a.tabular.cols[ca].num, b.tabular.cols[cb].num, (size_t)a.inter.n * sizeof(float)), 0);
+    cr_assert_str_eq(b.name, a.name);
+    kgm_dataset_destroy(&a);
+    kgm_dataset_destroy(&b);
 }

@@ -137,8 +137,10 @@ void kgm_gen_world_cfg_default(kgm_gen_world_cfg *cfg);
  *   ds->inter: one row per impression, user-major, time-ordered per user, with
  *     click (0/1) or rating labels and timestamps;
  *   ds->split: train/valid/test rows (ascending), prov.prep.split GIVEN;
- *   ds->kg + entities "item:<j>" (item j -> entity j through ds->item_entity),
- *     "r<r>:<b>", relations "r<r>" (and "next" with kg_chain);
+ *   ds->kg: entity j = "item:<j>" (ds->item_entity[j] = j), then the tails
+ *     "r<r>:<b>" = entity n_items + r·kg_values + b; relation r = "r<r>" has
+ *     id r, and "next" (kg_chain) id kg_relations; triples (item:j, r<r>,
+ *     r<r>:<b>) and (r<r>:<b>, next, r<r>:<b+1>);
  *   ds->social: undirected homophilous edges;
  *   ds->item_text: space-separated words;
  *   ds->user_attrs "segment" (CATEGORICAL), ds->item_attrs "genres" (MULTI);
