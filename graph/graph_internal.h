@@ -1,0 +1,79 @@
+/* Shared helpers of the graph module (not installed). */
+#ifndef KGMTL_GRAPH_INTERNAL_H
+#define KGMTL_GRAPH_INTERNAL_H
+
+#include <igraph.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kgmtl/graph.h"
+#include "kgmtl/ops.h"
+#include "kgmtl/params.h"
+#include "kgmtl/status.h"
+#include "kgmtl/tensor.h"
+
+/* Loops with less work than this (elements touched) stay on one thread. */
+#define KGM_GRAPH_PAR_MIN 32768
+
+struct kgm_graph {
+    igraph_t ig;
+    kgm_graph_kind kind;
+    int32_t n_nodes;
+    int32_t n_rel;
+    int64_t n_edges;
+    bool directed;
+    int32_t *src, *dst; /* (n_edges) by igraph edge id */
+    int32_t *rel;       /* KG */
+    float *weight;      /* weighted social graph */
+};
+
+/* Turn an igraph return code into a status, recording where it happened. */
+kgm_status kgm_graph_igraph_err(int code, const char *file, int line, const char *what);
+#define KGM_IG(expr, what) kgm_graph_igraph_err((int)(expr), __FILE__, __LINE__, what)
+
+/* Assemble a CSR view from unsorted entries (row[k] <- nbr[k]) with optional
+ * per-entry attributes (each NULL or nnz long). The entries are stably
+ * sorted by row; degrees are computed from the entries unless deg_in/deg_out
+ * are given (n values, copied). Takes nothing over: inputs stay the caller's. */
+typedef struct kgm_csr_entries {
+    int32_t n_nodes;
+    int32_t n_rel;
+    int64_t nnz;
+    const int32_t *row, *nbr, *rel;
+    const float *weight;
+    const int64_t *eid;
+    const float *deg_in, *deg_out;     /* optional: degrees to keep */
+    const float *norm_sym, *norm_row;  /* optional: per-entry norms to keep */
+} kgm_csr_entries;
+
+kgm_status kgm_graph_csr_assemble(const kgm_csr_entries *e, kgm_graph_csr *out);
+
+/* Coefficients of the fused propagation kernel
+ *   y_i = self_i x_i + sum_k a_i w_k b_j x_j      (k = entries of row i)
+ * a/b NULL mean ones, w NULL means unweighted; the self term uses self[i]
+ * when given, else the constant self_c (0: no self term). Arrays live in the
+ * tape arena. */
+typedef struct kgm_prop_coef {
+    const float *a, *b, *self;
+    const float *w;
+    float self_c;
+} kgm_prop_coef;
+
+kgm_status kgm_graph_prop_coef(kgm_tape *tp, const kgm_graph_csr *g, kgm_graph_norm norm,
+                               bool self_loops, kgm_prop_coef *c);
+
+/* Forward: y[i*ys + yo .. +D) = (P x)_i for every row i (rows owned by
+ * threads; each row sums its entries in order, so the result does not depend
+ * on the thread count). When acc is given, acc[i*D ..] += the new row too. */
+void kgm_graph_prop_fwd(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *x, int32_t D,
+                        float *y, int32_t ys, int32_t yo, float *acc);
+/* Backward over the transpose: dx (n,D) (+)= P^T dy, dy read at stride ys
+ * and offset yo; `assign` overwrites dx instead of accumulating; acc as above. */
+void kgm_graph_prop_bwd(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *dy, int32_t ys,
+                        int32_t yo, int32_t D, float *dx, bool assign, float *acc);
+
+kgm_status kgm_graph_check_x(const kgm_graph_csr *g, const kgm_tensor *x, const char *what);
+kgm_status kgm_graph_check_kg(const kgm_graph_csr *g, const char *what);
+
+#endif
