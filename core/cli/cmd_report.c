@@ -1,14 +1,80 @@
-/* kgmtl report — placeholder until its issue lands. */
+/* kgmtl report — summary.csv and report.html for a results directory. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "kgmtl/host.h"
+#include "kgmtl/report.h"
+
+#ifndef KGM_BUILD_PLUGIN_DIR
+#define KGM_BUILD_PLUGIN_DIR NULL
+#endif
+#ifndef KGM_INSTALL_PLUGIN_DIR
+#define KGM_INSTALL_PLUGIN_DIR NULL
+#endif
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: kgmtl report [OPTIONS] DIR\n\n"
+            "Summarise the results directory of a sweep (what `kgmtl run` wrote): DIR/summary.csv\n"
+            "(mean, std, delta against the baseline and paired t-test per group, task, metric and\n"
+            "split) and DIR/report.html (one self-contained page: ablation table, published\n"
+            "figures, learning curves, task-weight trajectories, failed runs). See docs/reports.md.\n\n"
+            "options:\n"
+            "  -t, --title TEXT       report title (default: the manifest's name)\n"
+            "  -P, --plugin-path DIR  search DIR for task plugins (metric directions; repeatable)\n"
+            "  -q, --quiet            do not print the summary table\n"
+            "  -h, --help             show this help\n\n"
+            "exit codes: 0 ok, 1 the directory could not be read or written, 2 usage error\n");
+}
 
 int kgm_cmd_report(int argc, char **argv) {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: kgmtl report ...\n(not built yet)\n");
-        return 0;
+    static const struct option lo[] = {{"title", required_argument, 0, 't'},
+                                       {"plugin-path", required_argument, 0, 'P'},
+                                       {"quiet", no_argument, 0, 'q'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
+    const char *title = NULL, *extra[6];
+    int n_extra = 0, c;
+    bool quiet = false;
+    while ((c = getopt_long(argc, argv, "t:P:qh", lo, NULL)) != -1) {
+        switch (c) {
+        case 't': title = optarg; break;
+        case 'P':
+            if (n_extra == (int)(sizeof extra / sizeof *extra)) {
+                fprintf(stderr, "kgmtl report: at most %d --plugin-path options\n", n_extra);
+                return 2;
+            }
+            extra[n_extra++] = optarg;
+            break;
+        case 'q': quiet = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
     }
-    return kgm_cli_not_built("report", "see the open issues");
+    if (optind != argc - 1) {
+        fprintf(stderr, "kgmtl report: expected one results DIR\n");
+        usage(stderr);
+        return 2;
+    }
+    kgm_plugin_path sp;
+    kgm_plugin_path_init(&sp);
+    kgm_status st = KGM_OK;
+    for (int i = 0; i < n_extra && !st; i++) st = kgm_plugin_path_add(&sp, extra[i]);
+    if (!st) st = kgm_plugin_path_add_env(&sp);
+    if (!st) st = kgm_plugin_path_add(&sp, KGM_BUILD_PLUGIN_DIR);
+    if (!st) st = kgm_plugin_path_add(&sp, KGM_INSTALL_PLUGIN_DIR);
+    char html[4096] = "";
+    if (!st) {
+        kgm_report_opts ro = {.direction = kgm_report_plugin_direction, .direction_user = &sp, .title = title};
+        st = kgm_report_generate(argv[optind], &ro, quiet ? NULL : stdout, html, sizeof html);
+    }
+    kgm_plugin_path_destroy(&sp);
+    if (st) {
+        fprintf(stderr, "kgmtl report: %s\n", kgm_error_message());
+        return 1;
+    }
+    printf("%sreport: %s\n", quiet ? "" : "\n", html);
+    return 0;
 }
