@@ -523,7 +523,8 @@ kgm_status kgm_task_new(const kgm_plugin *pl, const char *name, const kgm_opt_kv
     t->param_group = cfg->param_group;
     t->log = cfg->log;
     t->log_user = cfg->log_user;
-    t->log_level = cfg->log_level;
+    /* A zeroed config must not print debug lines: the default sink starts at INFO. */
+    t->log_level = cfg->log || cfg->log_level > KGM_LOG_DEBUG ? cfg->log_level : KGM_LOG_INFO;
     if (cfg->backend) t->backend = *cfg->backend;
     char comp[80];
     snprintf(comp, sizeof comp, "task:%s", nm);

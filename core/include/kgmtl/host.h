@@ -200,7 +200,8 @@ typedef struct kgm_task_cfg {
     const kgm_task_backend *backend; /* may be NULL now and set later (kgm_task_set_backend) */
     kgm_log_sink log;        /* NULL: lines of level >= log_level go to stderr */
     void *log_user;
-    kgm_log_level log_level; /* minimum level of the default sink */
+    kgm_log_level log_level; /* minimum level of the default sink (DEBUG, the zero
+                              * value, means INFO there; a custom sink gets every line) */
 } kgm_task_cfg;
 
 #define KGM_TASK_MAX_PARAMS 256
