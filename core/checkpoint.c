@@ -37,6 +37,7 @@ kgm_status kgm_checkpoint_save(const char *path, const kgm_trainer *tr, const kg
     const kgm_params *ps = tr->ps;
     kgm_hasher h;
     kgm_hasher_init(&h);
+    kgm_hasher_update(&h, tr->cfg, sizeof *tr->cfg);
     msgpack_pack_map(&pk, 14);
     pk_str(&pk, "magic");
     pk_str(&pk, KGM_CKPT_MAGIC);
@@ -124,7 +125,7 @@ kgm_status kgm_checkpoint_save(const char *path, const kgm_trainer *tr, const kg
         off += (size_t)w2;
     }
     msgpack_sbuffer_destroy(&sb);
-    if (fsync(fd) != 0 || close(fd) != 0) {
+    if ((cs->durable && fsync(fd) != 0) || close(fd) != 0) {
         unlink(tmp);
         return KGM_ERR(KGM_ERR_IO, "%s: fsync/close failed: %s", tmp, strerror(errno));
     }
@@ -212,6 +213,32 @@ static kgm_status ck_header(const char *path, const ckpt_file *f) {
     return KGM_OK;
 }
 
+kgm_status kgm_checkpoint_info(const char *path, kgm_ckpt_info *out) {
+    memset(out, 0, sizeof *out);
+    ckpt_file f;
+    kgm_status st = ck_open(path, &f);
+    if (!st) st = ck_header(path, &f);
+    if (!st) {
+        const msgpack_object *h = ck_get(&f, "config_hash"), *s = ck_get(&f, "state"), *pa = ck_get(&f, "params"),
+                             *ck = ck_get(&f, "checksum"), *b = ck_get(&f, "best");
+        if (!h || h->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !s || s->type != MSGPACK_OBJECT_ARRAY || s->via.array.size != 5 ||
+            !pa || pa->type != MSGPACK_OBJECT_ARRAY || !ck || ck->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !b)
+            st = KGM_ERR(KGM_ERR_FORMAT, "%s: checkpoint lacks required fields (corrupted?)", path);
+        else {
+            out->config_hash = h->via.u64;
+            out->epoch = (int32_t)s->via.array.ptr[0].via.i64;
+            out->step = s->via.array.ptr[1].via.i64;
+            out->best_epoch = (int32_t)s->via.array.ptr[2].via.i64;
+            out->best_value = s->via.array.ptr[3].via.f64;
+            out->checksum = ck->via.u64;
+            out->n_params = (int32_t)pa->via.array.size;
+            out->has_best = b->type == MSGPACK_OBJECT_BIN;
+        }
+    }
+    ck_close(&f);
+    return st;
+}
+
 kgm_status kgm_checkpoint_read_config(const char *path, kgm_run_config *cfg) {
     ckpt_file f;
     kgm_status st = ck_open(path, &f);
@@ -258,6 +285,8 @@ kgm_status kgm_checkpoint_load(const char *path, kgm_trainer *tr, kgm_ckpt_state
         FAIL("%s: checkpoint has %u parameters, the model has %d", path, pa && pa->type == MSGPACK_OBJECT_ARRAY ? pa->via.array.size : 0, ps->n);
     kgm_hasher h;
     kgm_hasher_init(&h);
+    if ((st = ck_bin(path, &f, "config", sizeof *tr->cfg, &p, false))) goto done;
+    kgm_hasher_update(&h, p, sizeof *tr->cfg);
     for (int32_t i = 0; i < ps->n; i++) {
         const msgpack_object *e = &pa->via.array.ptr[i];
         kgm_param *q = &ps->p[i];

@@ -43,6 +43,9 @@ static void sb_add(sbuf *b, const char *fmt, ...) {
     }
 }
 
+/* Temp file + rename: readers never see a half-written file. (Checkpoints,
+ * the files a resume depends on, are fsync'ed by checkpoint.c; logs are not,
+ * to keep epochs cheap.) */
 static kgm_status write_atomic(const char *path, const char *data, size_t n) {
     char tmp[KGM_PATH + 16];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -50,13 +53,20 @@ static kgm_status write_atomic(const char *path, const char *data, size_t n) {
     if (!f) return KGM_ERR(KGM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     bool ok = fwrite(data, 1, n, f) == n;
     ok = fflush(f) == 0 && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
         unlink(tmp);
         return KGM_ERR(KGM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     }
     return KGM_OK;
+}
+
+/* Flush a finished file to disk (end of run). */
+static void fsync_path(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    fsync(fileno(f));
+    fclose(f);
 }
 
 static kgm_status mkdir_p(const char *path) {
@@ -318,6 +328,7 @@ static kgm_status forward_task(kgm_trainer *tr, kgm_run_task *t, int64_t step) {
     if (!isfinite(t->loss->data[0]))
         return KGM_ERR(KGM_ERR_NUMERIC, "step %lld: task '%s' produced a non-finite loss (%g)", (long long)tr->step, t->spec->name,
                        (double)t->loss->data[0]);
+    t->last_loss = t->loss->data[0];
     t->loss_sum += t->loss->data[0];
     t->loss_n++;
     tr->samples += n;
@@ -338,7 +349,7 @@ static void log_weights_step(kgm_trainer *tr, sbuf *wcsv, const bool *active) {
         t->w_sum += t->weight;
         t->w_n++;
         if (tr->cfg->train.log_steps)
-            sb_add(wcsv, "%lld,%d,%s,%.6g,%.6g\n", (long long)tr->step, tr->epoch, t->spec->name, t->weight, (double)t->loss->data[0]);
+            sb_add(wcsv, "%lld,%d,%s,%.6g,%.6g\n", (long long)tr->step, tr->epoch, t->spec->name, t->weight, t->last_loss);
     }
 }
 
@@ -511,7 +522,7 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
         goto done;
     }
     bool higher = tr->t[sel_task].pl->desc.metrics[sel_metric].higher_is_better;
-    char sel_name[160];
+    char sel_name[120];
     snprintf(sel_name, sizeof sel_name, "%s.%s", tr->t[sel_task].ctx->name, tr->t[sel_task].pl->desc.metrics[sel_metric].name);
     best = malloc(tr->ps->total * sizeof(float) + 1);
     if (!best) {
@@ -629,6 +640,7 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
             st = write_atomic(path, tmp.s, tmp.n);
             free(tmp.s);
         }
+        cs.durable = false; /* a killed process leaves the old or the new file, never half of one */
         if (!st && improved) {
             out_path(path, sizeof path, cfg, "best.ckpt");
             st = kgm_checkpoint_save(path, tr, &cs);
@@ -655,6 +667,7 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
         res->epochs_run = cs.epoch;
         res->best_select = cs.best_value;
         snprintf(res->select, sizeof res->select, "%s", sel_name);
+        for (int k = 0; k < tr->n_tasks; k++) res->gradnorm_G[k] = tr->gn_G[k];
     }
     if (cfg->eval.test) {
         for (int k = 0; k < tr->n_tasks; k++) {
@@ -685,6 +698,11 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
         st = write_atomic(path, tmp.s, tmp.n);
         free(tmp.s);
         if (st) goto done;
+    }
+    static const char *finals[] = {"best.ckpt", NULL}; /* the model the run delivers */
+    for (int i = 0; finals[i]; i++) {
+        out_path(path, sizeof path, cfg, finals[i]);
+        fsync_path(path);
     }
     out_path(path, sizeof path, cfg, "DONE");
     st = write_atomic(path, "ok\n", 3);

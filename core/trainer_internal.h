@@ -57,7 +57,8 @@ typedef struct kgm_run_task {
     double w_sum;
     int64_t w_n;
     double weight;         /* current weight (logged) */
-    kgm_tensor *loss;      /* this step's loss */
+    kgm_tensor *loss;      /* this step's loss (valid until the next tape reset) */
+    double last_loss;      /* its value */
     int32_t p_logvar;      /* uncertainty: s_k parameter id */
 } kgm_run_task;
 
@@ -89,6 +90,7 @@ typedef struct kgm_trainer {
     /* weighting state */
     int32_t weighting;     /* KGM_W_* */
     double gn_w[KGM_MAX_TASKS], gn_l0[KGM_MAX_TASKS];
+    double gn_G[KGM_MAX_TASKS]; /* last weighted gradient norms |w_k ∇_W L_k| */
     bool gn_init;
     double dwa_prev[2][KGM_MAX_TASKS]; /* average losses of the last two epochs */
     int32_t dwa_epochs;

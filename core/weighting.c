@@ -157,6 +157,7 @@ kgm_status kgm_weighting_backward(kgm_trainer *tr, const bool *active) {
         }
         tr->gn_init = true;
         kgm_gradnorm_update(tr->gn_w, gn, ratio, T, tr->cfg->train.gradnorm_alpha, tr->cfg->train.lr);
+        for (int k = 0; k < T; k++) tr->gn_G[k] = tr->gn_w[k] * gn[k];
         kgm_tape_zero_grads(tr->tp);
         kgm_params_zero_grad(ps);
     }
@@ -218,7 +219,7 @@ kgm_status kgm_weighting_backward(kgm_trainer *tr, const bool *active) {
 
 void kgm_weighting_epoch_end(kgm_trainer *tr) {
     int T = tr->n_tasks;
-    double cur[KGM_MAX_TASKS];
+    double cur[KGM_MAX_TASKS] = {0};
     for (int k = 0; k < T; k++) cur[k] = tr->t[k].loss_n ? tr->t[k].loss_sum / tr->t[k].loss_n : 0;
     memcpy(tr->dwa_prev[1], tr->dwa_prev[0], sizeof tr->dwa_prev[0]);
     memcpy(tr->dwa_prev[0], cur, sizeof cur);

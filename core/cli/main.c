@@ -1,5 +1,7 @@
 /* kgmtl — command-line entry point: dispatches to subcommands. */
 #include <getopt.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,7 +48,20 @@ static int cmd_version(void) {
     return 0;
 }
 
+/* libgomp reads OMP_WAIT_POLICY when it is loaded, before main(). Spinning
+ * OpenMP workers compete with OpenBLAS's own threads for the cores, which
+ * halves throughput on small matrices, so unless the user chose a policy we
+ * re-execute once with the passive one. */
+static void ensure_passive_omp(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("KGMTL_NO_REEXEC")) return;
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    setenv("KGMTL_NO_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed: carry on with the default policy */
+}
+
 int main(int argc, char **argv) {
+    ensure_passive_omp(argv);
     kgm_init_runtime();
     static const struct option opts[] = {
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};

@@ -16,6 +16,20 @@
 #define KGM_CKPT_MAGIC "KGMTL-CKPT"
 #define KGM_CKPT_VERSION 1
 
+/* Summary of a checkpoint file (validated: magic, version, structure). */
+typedef struct kgm_ckpt_info {
+    int32_t epoch;          /* last completed epoch */
+    int64_t step;
+    int32_t best_epoch;
+    double best_value;
+    uint64_t config_hash;
+    uint64_t checksum;      /* over parameters, best parameters, optimiser state and rngs */
+    int32_t n_params;
+    bool has_best;
+} kgm_ckpt_info;
+
+kgm_status kgm_checkpoint_info(const char *path, kgm_ckpt_info *out);
+
 /* Read only the configuration stored in a checkpoint (for eval / recommend). */
 kgm_status kgm_checkpoint_read_config(const char *path, kgm_run_config *cfg);
 

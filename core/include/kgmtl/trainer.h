@@ -27,6 +27,7 @@ typedef struct kgm_train_result {
     int32_t n_test;       /* test metrics reported */
     char test_name[64][96];
     double test_value[64];
+    double gradnorm_G[KGM_MAX_TASKS]; /* GradNorm: last |w_k ∇_W L_k| per task (diagnostics) */
 } kgm_train_result;
 
 typedef struct kgm_train_opts {
