@@ -302,7 +302,10 @@ kgm_status kgm_plugin_load_file(const char *path, kgm_plugin **out) {
     free(dlpath);
     if (!h) {
         const char *e = dlerror();
-        return KGM_ERR(KGM_ERR_PLUGIN, "%s: not a loadable shared object (%s)", path, e ? e : "dlopen failed");
+        bool undef = e && strstr(e, "undefined symbol");
+        return KGM_ERR(KGM_ERR_PLUGIN, "%s: not a loadable shared object (%s)%s", path, e ? e : "dlopen failed",
+                       undef ? "; a plugin must reach kgmtl through the kgm_host_api table, not link against it"
+                             : "");
     }
     kgm_status st = KGM_OK;
     dlerror();

@@ -154,3 +154,90 @@ Test(plugins_e2e, contrastive) {
     cr_expect_lt(M(&r, "infonce"), B(&r, "infonce"), "InfoNCE %.3f -> %.3f", B(&r, "infonce"), M(&r, "infonce"));
     cr_expect_lt(M(&r, "uniformity"), 0.0);
 }
+
+/* ---- exactness of composite formulas ------------------------------------------ */
+
+/* A task of `plugin` over a fresh mini world, parameters finalised. */
+typedef struct fixture {
+    mb_world w;
+    kgm_plugin *pl;
+    kgm_params *ps;
+    kgm_task_ctx *t;
+    kgm_tape *tp;
+    kgm_task_backend be;
+} fixture;
+
+static void fx_open(fixture *f, const char *plugin, const kgm_opt_kv *o, int n) {
+    memset(f, 0, sizeof *f);
+    mb_world_init(&f->w, 5);
+    kgm_plugin_path sp;
+    kgm_plugin_path_init(&sp);
+    kgm_plugin_path_add(&sp, MB_PLUGIN_DIR);
+    cr_assert_eq(kgm_plugin_open(&sp, plugin, &f->pl), KGM_OK, "%s", kgm_error_message());
+    kgm_plugin_path_destroy(&sp);
+    kgm_params_new(&f->ps);
+    mb_world_declare(&f->w, f->ps);
+    f->be = mb_backend(&f->w);
+    kgm_task_cfg c = {.params = f->ps, .param_group = 1, .seed = 5, .backend = &f->be};
+    cr_assert_eq(kgm_task_new(f->pl, NULL, o, n, &c, &f->t), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(kgm_task_declare_params(f->t), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(kgm_params_finalize(f->ps, 5), KGM_OK);
+    kgm_tape_new((size_t)16 << 20, &f->tp);
+}
+
+static void fx_close(fixture *f) {
+    kgm_tape_free(f->tp);
+    kgm_task_free(f->t);
+    kgm_params_free(f->ps);
+    kgm_plugin_close(f->pl);
+    mb_world_destroy(&f->w);
+}
+
+Test(plugins_e2e, esmm_ctcvr_is_the_product) {
+    fixture *f = calloc(1, sizeof *f);
+    fx_open(f, "esmm", NULL, 0);
+    /* make the towers' logits large and varied so the identity is tested in the tails too */
+    for (int32_t i = 0; i < f->t->n_params; i++) {
+        kgm_tensor *p = kgm_params_tensor(f->ps, f->t->param_ids[i]);
+        for (int64_t k = 0; k < kgm_tensor_numel(p); k++) p->data[k] *= 6.0f;
+    }
+    const mb_split *s = &f->w.views[KGM_VIEW_IMPRESSIONS].sp[KGM_SPLIT_TEST];
+    kgm_batch b = {.struct_size = sizeof b, .n = s->n, .user = s->user, .item = s->item, .label = s->label,
+                   .label2 = s->label2};
+    kgm_tape_set_grad(f->tp, false);
+    kgm_tape_set_training(f->tp, false);
+    cr_assert_eq(f->be.represent(f->be.self, f->t, f->tp, &b, &b.h), KGM_OK);
+    kgm_tensor *out;
+    cr_assert_eq(kgm_task_predict(f->t, f->tp, &b, &out), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(out->cols, 3);
+    for (int32_t i = 0; i < b.n; i++) {
+        double ctr = out->data[3 * i], cvr = out->data[3 * i + 1], ctcvr = out->data[3 * i + 2];
+        cr_expect(fabs(ctcvr - ctr * cvr) <= 1e-6 + 1e-5 * ctr * cvr, "row %d: %g vs %g * %g", i, ctcvr, ctr, cvr);
+    }
+    fx_close(f);
+    free(f);
+}
+
+Test(plugins_e2e, rotate_keeps_distances) {
+    /* A RotatE relation is a rotation: the score of (h, r, t) equals minus the
+     * distance between rotated h and t, so rotating h by r and scoring h
+     * against itself must give the distance |h∘r - h| computed by hand. We
+     * check the simplest consequence: rotation preserves norms, hence with
+     * norm l2sq s(h, r, 0-vector entity) = -|h|^2 for every relation. */
+    kgm_opt_kv o[] = {{"model", "rotate", "t"}, {"norm", "l2sq", "t"}};
+    fixture *f = calloc(1, sizeof *f);
+    fx_open(f, "kge", o, 2);
+    kgm_tensor *ent = kgm_params_tensor(f->ps, f->w.p_ent);
+    memset(ent->data + (size_t)(MB_E - 1) * MB_D, 0, MB_D * sizeof(float)); /* entity MB_E-1 := 0 */
+    int32_t head[4] = {0, 1, 2, 3}, rel[4] = {0, 1, 0, 1}, tail[4] = {MB_E - 1, MB_E - 1, MB_E - 1, MB_E - 1};
+    kgm_batch b = {.struct_size = sizeof b, .n = 4, .head = head, .rel = rel, .tail = tail};
+    kgm_tensor *out;
+    cr_assert_eq(kgm_task_predict(f->t, f->tp, &b, &out), KGM_OK, "%s", kgm_error_message());
+    for (int i = 0; i < 4; i++) {
+        double n2 = 0;
+        for (int j = 0; j < MB_D; j++) n2 += (double)ent->data[i * MB_D + j] * ent->data[i * MB_D + j];
+        cr_expect(fabs(out->data[i] + n2) < 1e-5, "row %d: %g vs %g", i, out->data[i], -n2);
+    }
+    fx_close(f);
+    free(f);
+}
