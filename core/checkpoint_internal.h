@@ -14,6 +14,7 @@ typedef struct kgm_ckpt_state {
     int32_t bad_epochs;     /* epochs without improvement (early stopping) */
     const float *best_params; /* save: parameters of the best epoch (may be NULL) */
     bool has_best;          /* load: the file had best parameters */
+    bool durable;           /* save: fsync before the rename (power-loss safe), else rename only */
 } kgm_ckpt_state;
 
 kgm_status kgm_checkpoint_save(const char *path, const struct kgm_trainer *tr, const kgm_ckpt_state *st);
