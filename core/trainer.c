@@ -716,3 +716,135 @@ done:
     free(wcsv.s);
     return st;
 }
+
+/* ---- evaluation and recommendation from a checkpoint --------------------------------- */
+
+static kgm_status open_checkpoint(const char *ckpt, const kgm_train_opts *opts, kgm_run_config *cfg, kgm_trainer *tr) {
+    KGM_TRY(kgm_checkpoint_read_config(ckpt, cfg));
+    KGM_TRY(trainer_setup(tr, cfg, opts));
+    kgm_ckpt_state cs;
+    memset(&cs, 0, sizeof cs);
+    return kgm_checkpoint_load(ckpt, tr, &cs, NULL);
+}
+
+kgm_status kgm_eval_checkpoint(const char *ckpt, const kgm_train_opts *opts, unsigned splits, FILE *out) {
+    kgm_run_config *cfg = malloc(sizeof *cfg);
+    kgm_trainer *tr = calloc(1, sizeof *tr);
+    if (!cfg || !tr) {
+        free(cfg);
+        free(tr);
+        return KGM_ERR(KGM_ERR_NOMEM, "eval");
+    }
+    kgm_status st = open_checkpoint(ckpt, opts, cfg, tr);
+    static const char *names[3] = {"train", "valid", "test"};
+    if (!st) fprintf(out, "%-24s %-6s %-12s %s\n", "task", "split", "metric", "value");
+    for (int k = 0; k < tr->n_tasks && !st; k++) {
+        kgm_run_task *t = &tr->t[k];
+        for (int s = 0; s < 3 && !st; s++) {
+            if (!(splits & (1u << s)) || t->view.s[s].n == 0) continue;
+            double m[64];
+            st = eval_task(tr, t, (kgm_split_id)s, m);
+            for (int i = 0; !st && i < t->pl->desc.n_metrics; i++)
+                fprintf(out, "%-24s %-6s %-12s %.6f\n", t->ctx->name, names[s], t->pl->desc.metrics[i].name, m[i]);
+        }
+    }
+    trainer_destroy(tr);
+    free(tr);
+    free(cfg);
+    return st;
+}
+
+typedef struct {
+    int32_t item;
+    float score;
+} scored;
+
+static int cmp_scored(const void *a, const void *b) {
+    const scored *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return (x->item > y->item) - (x->item < y->item);
+}
+
+kgm_status kgm_recommend(const char *ckpt, const char *user, int32_t k, const char *task, const kgm_train_opts *opts,
+                         FILE *out) {
+    if (k < 1) return KGM_ERR(KGM_ERR_ARG, "-k must be >= 1");
+    kgm_run_config *cfg = malloc(sizeof *cfg);
+    kgm_trainer *tr = calloc(1, sizeof *tr);
+    scored *sc = NULL;
+    if (!cfg || !tr) {
+        free(cfg);
+        free(tr);
+        return KGM_ERR(KGM_ERR_NOMEM, "recommend");
+    }
+    kgm_status st = open_checkpoint(ckpt, opts, cfg, tr);
+    kgm_run_task *t = NULL;
+    for (int i = 0; !st && i < tr->n_tasks && !t; i++) {
+        kgm_run_task *c = &tr->t[i];
+        bool ui = c->view.s[0].user && c->view.s[0].item && !c->view.tabular;
+        if (task ? strcmp(c->ctx->name, task) == 0 : ui) t = c;
+    }
+    if (!st && !t) st = task ? KGM_ERR(KGM_ERR_ARG, "no task named '%s' in this run", task)
+                             : KGM_ERR(KGM_ERR_ARG, "this run has no task over user-item rows to rank items with");
+    if (!st && !(t->view.s[0].user && t->view.s[0].item))
+        st = KGM_ERR(KGM_ERR_ARG, "task '%s' does not score user-item pairs", t->ctx->name);
+    int32_t u = -1;
+    if (!st) {
+        u = kgm_idmap_find(&tr->ds.users, user, strlen(user));
+        if (u < 0) st = KGM_ERR(KGM_ERR_ARG, "unknown user id '%s' (the data has %d users)", user, tr->ds.users.count);
+    }
+    int32_t n_items = tr->ds.items.count;
+    if (!st) {
+        sc = malloc((size_t)n_items * sizeof *sc + 1);
+        if (!sc) st = KGM_ERR(KGM_ERR_NOMEM, "scores");
+    }
+    /* training items of the user (from the task's training rows, any label) */
+    uint8_t *seen = st ? NULL : calloc((size_t)n_items + 1, 1);
+    if (!st && !seen) st = KGM_ERR(KGM_ERR_NOMEM, "mask");
+    for (int64_t r = 0; !st && r < t->view.s[0].n; r++)
+        if (t->view.s[0].user[r] == u && t->view.s[0].row[r] >= 0) seen[t->view.s[0].item[r]] = 1;
+    kgm_tape_set_grad(tr->tp, false);
+    kgm_tape_set_training(tr->tp, false);
+    const int32_t CH = 1024;
+    for (int32_t lo = 0; !st && lo < n_items; lo += CH) {
+        int32_t n = n_items - lo < CH ? n_items - lo : CH;
+        begin_step(tr);
+        int32_t *us, *is;
+        int64_t *rows;
+        st = kgm_tape_alloc(tr->tp, (size_t)n * sizeof *us, (void **)&us);
+        if (!st) st = kgm_tape_alloc(tr->tp, (size_t)n * sizeof *is, (void **)&is);
+        if (!st) st = kgm_tape_alloc(tr->tp, (size_t)n * sizeof *rows, (void **)&rows);
+        if (st) break;
+        for (int32_t i = 0; i < n; i++) {
+            us[i] = u;
+            is[i] = lo + i;
+            rows[i] = -1;
+        }
+        kgm_batch b = {.struct_size = sizeof b, .n = n, .split = KGM_SPLIT_TEST, .row = rows, .user = us, .item = is};
+        if (t->pl->desc.input != KGM_INPUT_NONE) st = kgm_trainer_represent(tr, t, tr->tp, &b, &b.h);
+        kgm_tensor *y = NULL;
+        if (!st) st = kgm_task_predict(t->ctx, tr->tp, &b, &y);
+        for (int32_t i = 0; !st && i < n; i++) {
+            sc[lo + i].item = lo + i;
+            sc[lo + i].score = y->data[(size_t)i * y->cols];
+        }
+    }
+    int32_t m = 0;
+    for (int32_t i = 0; !st && i < n_items; i++)
+        if (!seen[i]) sc[m++] = sc[i];
+    if (!st) {
+        qsort(sc, (size_t)m, sizeof *sc, cmp_scored);
+        fprintf(out, "top-%d items for user %s by task '%s' (%d training items excluded)\n", k, user, t->ctx->name, n_items - m);
+        fprintf(out, "%-5s %-16s %-10s %s\n", "rank", "item", "score", "text");
+        for (int32_t i = 0; i < k && i < m; i++) {
+            const char *txt = kgm_strings_get(&tr->ds.item_text, sc[i].item, NULL);
+            fprintf(out, "%-5d %-16s %-10.5f %.60s\n", i + 1, kgm_idmap_name(&tr->ds.items, sc[i].item), (double)sc[i].score,
+                    txt ? txt : "");
+        }
+    }
+    free(seen);
+    free(sc);
+    trainer_destroy(tr);
+    free(tr);
+    free(cfg);
+    return st;
+}

@@ -1,14 +1,65 @@
-/* kgmtl eval — placeholder until its issue lands. */
+/* kgmtl eval CHECKPOINT — metrics of a checkpoint on its validation/test splits. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "kgmtl/kgmtl.h"
+#include "kgmtl/trainer.h"
+
+#ifndef KGM_BUILD_PLUGIN_DIR
+#define KGM_BUILD_PLUGIN_DIR NULL
+#endif
+#ifndef KGM_INSTALL_PLUGIN_DIR
+#define KGM_INSTALL_PLUGIN_DIR NULL
+#endif
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: kgmtl eval [--split valid|test|train|all] [-P DIR] CHECKPOINT\n\n"
+               "Rebuilds the run a checkpoint (best.ckpt / last.ckpt) belongs to from the\n"
+               "configuration stored inside it, loads its parameters and prints every task's\n"
+               "metrics. Default splits: valid and test.\n"
+               "  -s, --split S     which split(s) to evaluate\n"
+               "  -P, --plugins DIR extra plugin directory (repeatable)\n"
+               "  -h, --help        this text\n");
+}
 
 int kgm_cmd_eval(int argc, char **argv) {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: kgmtl eval ...\n(not built yet)\n");
-        return 0;
+    static const struct option opts[] = {
+        {"split", required_argument, 0, 's'}, {"plugins", required_argument, 0, 'P'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    unsigned splits = 6;
+    kgm_train_opts o;
+    memset(&o, 0, sizeof o);
+    int np = 0, c;
+    while ((c = getopt_long(argc, argv, "s:P:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (!strcmp(optarg, "valid")) splits = 2;
+            else if (!strcmp(optarg, "test")) splits = 4;
+            else if (!strcmp(optarg, "train")) splits = 1;
+            else if (!strcmp(optarg, "all")) splits = 7;
+            else {
+                fprintf(stderr, "kgmtl eval: --split expects valid, test, train or all, found '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'P':
+            if (np < 5) o.plugin_dirs[np++] = optarg;
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
     }
-    return kgm_cli_not_built("eval", "see the open issues");
+    if (optind != argc - 1) {
+        usage(stderr);
+        return 2;
+    }
+    if (KGM_BUILD_PLUGIN_DIR) o.plugin_dirs[np++] = KGM_BUILD_PLUGIN_DIR;
+    if (KGM_INSTALL_PLUGIN_DIR) o.plugin_dirs[np++] = KGM_INSTALL_PLUGIN_DIR;
+    kgm_status st = kgm_eval_checkpoint(argv[optind], &o, splits, stdout);
+    if (st) {
+        fprintf(stderr, "kgmtl eval: %s\n", kgm_error_message());
+        return 1;
+    }
+    return 0;
 }

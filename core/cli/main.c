@@ -89,7 +89,7 @@ int main(int argc, char **argv) {
         if (strcmp(name, commands[i].name) == 0) {
             int sub_argc = argc - optind;
             char **sub_argv = argv + optind;
-            optind = 1; /* subcommands run their own getopt_long */
+            optind = 0; /* subcommands run their own getopt_long; 0 re-initialises glibc getopt (argument permutation) */
             return commands[i].fn(sub_argc, sub_argv);
         }
     }

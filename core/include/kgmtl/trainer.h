@@ -17,6 +17,8 @@
 #ifndef KGMTL_TRAINER_H
 #define KGMTL_TRAINER_H
 
+#include <stdio.h>
+
 #include "kgmtl/config.h"
 
 typedef struct kgm_train_result {
@@ -40,5 +42,17 @@ typedef struct kgm_train_opts {
 /* Train one run. Returns KGM_OK on success; on failure the message says
  * what failed (step, task and parameter for non-finite values). */
 kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, kgm_train_result *res);
+
+/* Rebuild the run a checkpoint belongs to (its stored configuration, the same
+ * data), load the checkpoint's parameters and print every task's metrics on
+ * `splits` (bit 0 train, 1 valid, 2 test) as a table to `out`. */
+kgm_status kgm_eval_checkpoint(const char *ckpt, const kgm_train_opts *opts, unsigned splits, FILE *out);
+
+/* Top-k items for the user whose raw id is `user` from a checkpoint, scored by
+ * task `task` (NULL: the first task with user-item rows), excluding the
+ * user's training items; printed as rank, item id, score (and title when the
+ * data has item text). */
+kgm_status kgm_recommend(const char *ckpt, const char *user, int32_t k, const char *task, const kgm_train_opts *opts,
+                         FILE *out);
 
 #endif
