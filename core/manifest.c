@@ -347,7 +347,10 @@ static ynode *yb_scalar(ybuild *b, struct fy_event *e, const struct fy_mark *m) 
     bool null = !quoted && (len == 0 || (len == 1 && t[0] == '~') ||
                             (len == 4 && (!strncmp(t, "null", 4) || !strncmp(t, "Null", 4) ||
                                           !strncmp(t, "NULL", 4))));
-    ynode *n = yn_new(b->pool, null ? YN_NULL : YN_SCALAR, b->file, m ? m->line + 1 : 0, m ? m->column + 1 : 0);
+    int col = m ? m->column + 1 : 0;
+    enum fy_scalar_style style = e->scalar.value ? fy_token_scalar_style(e->scalar.value) : FYSS_PLAIN;
+    if ((style == FYSS_SINGLE_QUOTED || style == FYSS_DOUBLE_QUOTED) && col > 1) col--; /* point at the quote */
+    ynode *n = yn_new(b->pool, null ? YN_NULL : YN_SCALAR, b->file, m ? m->line + 1 : 0, col);
     if (!n) return NULL;
     n->quoted = quoted;
     n->text = strndup(t, len);

@@ -21,7 +21,7 @@ static const char css[] =
     "table{border-collapse:collapse;background:#fff;margin:6px 0 10px}\n"
     "th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:right;vertical-align:top;white-space:nowrap}\n"
     ".scroll{overflow-x:auto;max-width:100%}\n"
-    "th{background:#f0f3f6;font-weight:600}td.g,th.g{text-align:left;font-family:ui-monospace,Menlo,Consolas,monospace;"
+    "th{background:#f0f3f6;font-weight:600}th[colspan]{text-align:center}td.g,th.g{text-align:left;font-family:ui-monospace,Menlo,Consolas,monospace;"
     "font-size:12.5px}\n"
     "tr.base td{background:#f6f8fa}td.best{background:#dff3e3;font-weight:700}\n"
     ".sd{color:#57606a;font-size:12px}.d{font-size:12px;display:block}.up{color:#1a7f37}.down{color:#cf222e}"

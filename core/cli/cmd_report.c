@@ -38,6 +38,9 @@ int kgm_cmd_report(int argc, char **argv) {
     const char *title = NULL, *extra[6];
     int n_extra = 0, c;
     bool quiet = false;
+    /* optind = 0 re-initialises glibc getopt, so options may follow the operand even
+     * though the dispatcher parsed its own options in "+" (stop-at-operand) mode */
+    optind = 0;
     while ((c = getopt_long(argc, argv, "t:P:qh", lo, NULL)) != -1) {
         switch (c) {
         case 't': title = optarg; break;

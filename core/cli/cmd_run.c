@@ -1,14 +1,313 @@
-/* kgmtl run — placeholder until its issue lands. */
+/* kgmtl run — validate a manifest, run its sweep (one process per run), then
+ * write the report. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "kgmtl/host.h"
+#include "kgmtl/manifest.h"
+#include "kgmtl/report.h"
+#include "kgmtl/runner.h"
+#include "kgmtl/trainer.h"
+
+#ifndef KGM_BUILD_PLUGIN_DIR
+#define KGM_BUILD_PLUGIN_DIR NULL
+#endif
+#ifndef KGM_INSTALL_PLUGIN_DIR
+#define KGM_INSTALL_PLUGIN_DIR NULL
+#endif
+
+/* The built-in demo: two tasks on a small generated world, KG encoder on/off,
+ * three seeds. Small enough for a minute on two cores. */
+static const char demo_manifest[] =
+    "# kgmtl run --demo: the built-in demo manifest\n"
+    "name: kgmtl demo\n"
+    "description: >-\n"
+    "  CTR prediction with a KG-embedding auxiliary task on a small generated\n"
+    "  recommendation world; the ablation switches the KG encoder on and off.\n"
+    "dataset:\n"
+    "  source: world\n"
+    "  n_users: 200\n"
+    "  n_items: 300\n"
+    "  interactions_per_user: 20\n"
+    "encoder:\n"
+    "  dim: 16\n"
+    "  kg: true\n"
+    "  kg_hops: 1\n"
+    "mixer:\n"
+    "  kind: shared_bottom\n"
+    "  bottom_hidden: 32\n"
+    "tasks:\n"
+    "  - plugin: ctr\n"
+    "    options: {hidden: 16}\n"
+    "  - plugin: kge\n"
+    "    weight: 0.5\n"
+    "optimisation:\n"
+    "  epochs: 4\n"
+    "  batch_size: 128\n"
+    "  lr: 0.02\n"
+    "evaluation:\n"
+    "  select: ctr.auc\n"
+    "seeds: [1, 2, 3]\n"
+    "ablate:\n"
+    "  encoder.kg: [true, false]\n"
+    "output: results/demo\n";
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: kgmtl run [OPTIONS] MANIFEST\n"
+            "       kgmtl run --demo [OPTIONS]\n\n"
+            "Validate an experiment manifest (docs/manifest.md), expand its ablation grid x seeds,\n"
+            "run each run in its own process, and write summary.csv and report.html into the\n"
+            "output directory.\n\n"
+            "options:\n"
+            "  -j, --jobs N          runs in parallel (default 1); threads per run default to\n"
+            "                        cores / N unless optimisation.threads is set\n"
+            "  -r, --resume          skip finished runs (DONE), continue half-done ones from last.ckpt\n"
+            "  -n, --dry-run         validate and print the plan; run nothing\n"
+            "      --only PATTERN    run only groups matching PATTERN (shell wildcards), or GROUP/seed-S\n"
+            "  -q, --quiet           no per-run progress line (run output goes to <run>/console.log)\n"
+            "  -o, --output DIR      write results to DIR instead of the manifest's output:\n"
+            "  -t, --threads N       threads per run (overrides the cores / jobs default)\n"
+            "  -P, --plugin-path DIR search DIR for task plugins first (repeatable)\n"
+            "      --no-report       do not write the report after the sweep\n"
+            "      --demo            run the built-in demo manifest on generated data (implies --resume;\n"
+            "                        output results/demo)\n"
+            "  -h, --help            show this help\n\n"
+            "exit codes: 0 every run succeeded, 1 a run failed (see <run>/FAILED), 2 usage or\n"
+            "manifest error (every problem is listed as file:line:column: message)\n");
+}
+
+/* ---- plugin checks during validation ---- */
+
+typedef struct {
+    char name[KGM_PATH];
+    kgm_plugin *pl;     /* NULL when loading failed */
+    char err[1024];
+} plugin_entry;
+
+typedef struct {
+    kgm_plugin_path *sp;
+    plugin_entry cache[KGM_MAX_TASKS * 2];
+    int n;
+} plugin_checker;
+
+/* Drop the "file.c:123: " prefix of a kgmtl error message. */
+static const char *strip_src(const char *msg) {
+    const char *c = strstr(msg, ".c:");
+    if (!c || c - msg > 40) return msg;
+    const char *p = c + 3;
+    while (*p >= '0' && *p <= '9') p++;
+    return (*p == ':' && p[1] == ' ') ? p + 2 : msg;
+}
+
+static plugin_entry *checker_open(plugin_checker *pc, const char *name) {
+    for (int i = 0; i < pc->n; i++)
+        if (!strcmp(pc->cache[i].name, name)) return &pc->cache[i];
+    if (pc->n == (int)(sizeof pc->cache / sizeof *pc->cache)) return NULL;
+    plugin_entry *e = &pc->cache[pc->n++];
+    snprintf(e->name, sizeof e->name, "%s", name);
+    if (kgm_plugin_open(pc->sp, name, &e->pl) != KGM_OK) {
+        e->pl = NULL;
+        snprintf(e->err, sizeof e->err, "%s", strip_src(kgm_error_message()));
+    }
+    return e;
+}
+
+static void check_task(void *user, const kgm_task_spec *t, kgm_diag_list *dl) {
+    plugin_checker *pc = user;
+    plugin_entry *e = checker_open(pc, t->plugin);
+    if (!e) return;
+    if (!e->pl) {
+        kgm_diag_add(dl, t->where, "task '%s': unknown plugin '%s': %s", t->name, t->plugin, e->err);
+        return;
+    }
+    kgm_opt_kv kv[KGM_MAX_TASK_OPTS];
+    for (int32_t k = 0; k < t->n_opts; k++) kv[k] = (kgm_opt_kv){t->opts[k].key, t->opts[k].value, t->opts[k].where};
+    kgm_opt_value *vals = NULL;
+    if (kgm_opt_parse(e->pl, t->name, kv, t->n_opts, &vals) == KGM_OK) {
+        kgm_opt_values_free(vals, e->pl->desc.n_options);
+        return;
+    }
+    /* one problem per line "  WHERE: message"; map each back to its position */
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", kgm_error_message());
+    char *save = NULL;
+    bool first = true;
+    for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (first) { /* the summary line */
+            first = false;
+            continue;
+        }
+        while (*line == ' ') line++;
+        const char *where = t->where, *text = line;
+        for (int32_t k = 0; k < t->n_opts; k++) {
+            size_t wl = strlen(t->opts[k].where);
+            if (wl && !strncmp(line, t->opts[k].where, wl) && line[wl] == ':') {
+                where = t->opts[k].where;
+                text = line + wl + 1;
+                while (*text == ' ') text++;
+                break;
+            }
+        }
+        kgm_diag_add(dl, where, "task '%s' (plugin %s): %s", t->name, e->pl->desc.name, text);
+    }
+}
+
+static void checker_close(plugin_checker *pc) {
+    for (int i = 0; i < pc->n; i++) kgm_plugin_close(pc->cache[i].pl);
+    pc->n = 0;
+}
+
+static kgm_status train_work(void *user, const kgm_run_config *cfg, const kgm_train_opts *opts, kgm_train_result *res) {
+    (void)user;
+    return kgm_train_run(cfg, opts, res);
+}
 
 int kgm_cmd_run(int argc, char **argv) {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: kgmtl run ...\n(not built yet)\n");
-        return 0;
+    static const struct option lo[] = {
+        {"jobs", required_argument, 0, 'j'},  {"resume", no_argument, 0, 'r'},
+        {"dry-run", no_argument, 0, 'n'},     {"only", required_argument, 0, 'O'},
+        {"quiet", no_argument, 0, 'q'},       {"output", required_argument, 0, 'o'},
+        {"threads", required_argument, 0, 't'}, {"plugin-path", required_argument, 0, 'P'},
+        {"no-report", no_argument, 0, 'R'},   {"demo", no_argument, 0, 'D'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    kgm_runner_opts ro;
+    memset(&ro, 0, sizeof ro);
+    ro.jobs = 1;
+    const char *output = NULL, *extra[6];
+    int n_extra = 0;
+    bool no_report = false, demo = false;
+    /* optind = 0 re-initialises glibc getopt, so options may follow the operand even
+     * though the dispatcher parsed its own options in "+" (stop-at-operand) mode */
+    optind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "j:rnqo:t:P:h", lo, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'j':
+            ro.jobs = (int32_t)strtol(optarg, &end, 10);
+            if (*end || ro.jobs < 1 || ro.jobs > 1024) {
+                fprintf(stderr, "kgmtl run: --jobs expects a number from 1 to 1024, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 't':
+            ro.threads = (int32_t)strtol(optarg, &end, 10);
+            if (*end || ro.threads < 1 || ro.threads > 1024) {
+                fprintf(stderr, "kgmtl run: --threads expects a number from 1 to 1024, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'r': ro.resume = true; break;
+        case 'n': ro.dry_run = true; break;
+        case 'O': ro.only = optarg; break;
+        case 'q': ro.quiet = true; break;
+        case 'o': output = optarg; break;
+        case 'P':
+            if (n_extra == (int)(sizeof extra / sizeof *extra)) {
+                fprintf(stderr, "kgmtl run: at most %d --plugin-path options\n", n_extra);
+                return 2;
+            }
+            extra[n_extra++] = optarg;
+            break;
+        case 'R': no_report = true; break;
+        case 'D': demo = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
     }
-    return kgm_cli_not_built("run", "see the open issues");
+    if (demo ? optind != argc : optind != argc - 1) {
+        fprintf(stderr, demo ? "kgmtl run: --demo takes no manifest\n" : "kgmtl run: expected one MANIFEST\n");
+        usage(stderr);
+        return 2;
+    }
+    char demo_path[KGM_PATH] = "";
+    const char *path = demo ? NULL : argv[optind];
+    if (demo) {
+        const char *tmpdir = getenv("TMPDIR");
+        snprintf(demo_path, sizeof demo_path, "%s/kgmtl-demo-XXXXXX.yaml", tmpdir && *tmpdir ? tmpdir : "/tmp");
+        int fd = mkstemps(demo_path, 5);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!f || fputs(demo_manifest, f) == EOF || fclose(f) != 0) {
+            fprintf(stderr, "kgmtl run --demo: cannot write %s: %s\n", demo_path, strerror(errno));
+            return 1;
+        }
+        path = demo_path;
+        ro.resume = true;
+    }
+
+    /* plugin search path: -P dirs, $KGMTL_PLUGIN_PATH, build dir, install dir */
+    kgm_plugin_path sp;
+    kgm_plugin_path_init(&sp);
+    kgm_status st = KGM_OK;
+    for (int i = 0; i < n_extra && !st; i++) st = kgm_plugin_path_add(&sp, extra[i]);
+    if (!st) st = kgm_plugin_path_add_env(&sp);
+    if (!st) st = kgm_plugin_path_add(&sp, KGM_BUILD_PLUGIN_DIR);
+    if (!st) st = kgm_plugin_path_add(&sp, KGM_INSTALL_PLUGIN_DIR);
+    int k = 0;
+    for (int i = 0; i < n_extra; i++) ro.plugin_dirs[k++] = extra[i];
+    if (KGM_BUILD_PLUGIN_DIR) ro.plugin_dirs[k++] = KGM_BUILD_PLUGIN_DIR;
+    if (KGM_INSTALL_PLUGIN_DIR) ro.plugin_dirs[k++] = KGM_INSTALL_PLUGIN_DIR;
+
+    plugin_checker *pc = calloc(1, sizeof *pc);
+    kgm_diag_list dl = {0};
+    kgm_manifest *m = NULL;
+    int rc = 0;
+    if (st || !pc) {
+        fprintf(stderr, "kgmtl run: %s\n", st ? kgm_error_message() : "out of memory");
+        rc = 1;
+        goto out;
+    }
+    pc->sp = &sp;
+    kgm_manifest_opts mo = {.output = output, .check_task = check_task, .check_user = pc};
+    st = kgm_manifest_load(path, &mo, &dl, &m);
+    checker_close(pc);
+    if (st != KGM_OK) {
+        kgm_diag_print(&dl, stderr);
+        if (dl.n == 0) fprintf(stderr, "kgmtl run: %s\n", kgm_error_message());
+        else fprintf(stderr, "kgmtl run: %d problem%s in %s; nothing was run\n", dl.n, dl.n == 1 ? "" : "s",
+                     demo ? "the demo manifest" : path);
+        rc = 2;
+        goto out;
+    }
+    const kgm_plan *plan = kgm_manifest_plan(m);
+    ro.work = train_work;
+    kgm_sweep_stats ss;
+    st = kgm_runner_run(m, &ro, &ss);
+    if (st == KGM_ERR_STATE || (st == KGM_OK && ro.only && ss.selected == 0)) {
+        if (st == KGM_OK) fprintf(stderr, "kgmtl run: no run matches --only '%s'\n", ro.only);
+        else fprintf(stderr, "kgmtl run: %s\n", strip_src(kgm_error_message()));
+        rc = 2;
+        goto out;
+    }
+    if (st != KGM_OK && st != KGM_ERR_INTERRUPTED) {
+        fprintf(stderr, "kgmtl run: %s\n", strip_src(kgm_error_message()));
+        rc = 1;
+        goto out;
+    }
+    if (ro.dry_run) goto out;
+    rc = (st == KGM_OK && ss.failed == 0) ? 0 : 1;
+    if (!no_report && st == KGM_OK) {
+        kgm_report_opts rep = {.direction = kgm_report_plugin_direction, .direction_user = &sp};
+        char html[KGM_PATH + 32];
+        printf("\n");
+        if (kgm_report_generate(plan->output, &rep, stdout, html, sizeof html) != KGM_OK) {
+            fprintf(stderr, "kgmtl run: report: %s\n", strip_src(kgm_error_message()));
+            rc = 1;
+        } else printf("\nreport: %s\n", html);
+    }
+    if (ss.failed) fprintf(stderr, "kgmtl run: %d run%s failed; see FAILED in %s\n", ss.failed, ss.failed == 1 ? "" : "s",
+                           ss.failed == 1 ? "its run directory" : "their run directories");
+out:
+    kgm_manifest_free(m);
+    kgm_diag_list_destroy(&dl);
+    free(pc);
+    kgm_plugin_path_destroy(&sp);
+    if (demo) unlink(demo_path);
+    return rc;
 }
