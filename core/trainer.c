@@ -132,7 +132,7 @@ static void plugin_log(void *user, kgm_log_level level, const char *task, const 
 
 /* ---- set-up ---------------------------------------------------------------------------- */
 
-static void trainer_destroy(kgm_trainer *tr) {
+void kgm_trainer_destroy(kgm_trainer *tr) {
     for (int k = 0; k < tr->n_tasks; k++) {
         kgm_task_free(tr->t[k].ctx);
         kgm_plugin_close(tr->t[k].pl);
@@ -181,7 +181,7 @@ static bool same_rows(const kgm_view_split *a, const kgm_view_split *b) {
     return true;
 }
 
-static kgm_status trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const kgm_train_opts *opts) {
+kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const kgm_train_opts *opts) {
     tr->cfg = cfg;
     if (cfg->n_tasks < 1 || cfg->n_tasks > KGM_MAX_TASKS) return KGM_ERR(KGM_ERR_ARG, "a run needs 1..%d tasks, found %d", KGM_MAX_TASKS, cfg->n_tasks);
     if (cfg->train.threads > 0) kgm_set_threads(cfg->train.threads);
@@ -348,7 +348,7 @@ static void log_weights_step(kgm_trainer *tr, sbuf *wcsv, const bool *active) {
         kgm_run_task *t = &tr->t[k];
         t->w_sum += t->weight;
         t->w_n++;
-        if (tr->cfg->train.log_steps)
+        if (tr->cfg->train.log_steps && wcsv)
             sb_add(wcsv, "%lld,%d,%s,%.6g,%.6g\n", (long long)tr->step, tr->epoch, t->spec->name, t->weight, t->last_loss);
     }
 }
@@ -384,6 +384,39 @@ static kgm_status train_step(kgm_trainer *tr, sbuf *wcsv) {
     }
     log_weights_step(tr, wcsv, active);
     return KGM_OK;
+}
+
+kgm_status kgm_trainer_alloc_perms(kgm_trainer *tr) {
+    for (int k = 0; k < tr->n_tasks; k++) {
+        kgm_run_task *t = &tr->t[k];
+        if (t->stream != k) continue;
+        t->perm = malloc((size_t)t->view.s[0].n * sizeof *t->perm + 1);
+        if (!t->perm) return KGM_ERR(KGM_ERR_NOMEM, "permutation");
+    }
+    return KGM_OK;
+}
+
+void kgm_trainer_begin_epoch(kgm_trainer *tr) {
+    for (int k = 0; k < tr->n_tasks; k++) {
+        kgm_run_task *t = &tr->t[k];
+        t->loss_sum = t->w_sum = 0;
+        t->loss_n = t->w_n = 0;
+        if (t->stream == k) {
+            int64_t n = t->view.s[0].n;
+            for (int64_t i = 0; i < n; i++) t->perm[i] = i;
+            for (int64_t i = n - 1; i > 0; i--) { /* Fisher–Yates on int64 */
+                int64_t j = (int64_t)kgm_rng_below(&tr->rng_order, (uint64_t)i + 1), x = t->perm[i];
+                t->perm[i] = t->perm[j];
+                t->perm[j] = x;
+            }
+        }
+    }
+}
+
+kgm_status kgm_trainer_step(kgm_trainer *tr) {
+    kgm_status st = train_step(tr, NULL);
+    tr->step++;
+    return st;
 }
 
 /* ---- evaluation ----------------------------------------------------------------------- */
@@ -514,7 +547,7 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
             free(yaml);
         }
     }
-    if (!st) st = trainer_setup(tr, cfg, opts);
+    if (!st) st = kgm_trainer_setup(tr, cfg, opts);
     if (st) goto done;
     int sel_task, sel_metric;
     if (find_select(tr, &sel_task, &sel_metric) != 0) {
@@ -544,16 +577,7 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
         out_path(p2, sizeof p2, cfg, "weights.csv");
         sb_load_csv(&wcsv, p2, cs.epoch, 1);
     }
-    /* per-stream permutations */
-    for (int k = 0; k < tr->n_tasks; k++) {
-        kgm_run_task *t = &tr->t[k];
-        if (t->stream != k) continue;
-        t->perm = malloc((size_t)t->view.s[0].n * sizeof *t->perm + 1);
-        if (!t->perm) {
-            st = KGM_ERR(KGM_ERR_NOMEM, "permutation");
-            goto done;
-        }
-    }
+    if ((st = kgm_trainer_alloc_perms(tr))) goto done;
     int64_t steps = cfg->train.steps_per_epoch;
     if (steps <= 0)
         for (int k = 0; k < tr->n_tasks; k++) {
@@ -566,20 +590,7 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
     int64_t prog_done = (int64_t)cs.epoch * steps;
     for (int epoch = cs.epoch + 1; epoch <= cfg->train.epochs; epoch++) {
         tr->epoch = epoch;
-        for (int k = 0; k < tr->n_tasks; k++) {
-            kgm_run_task *t = &tr->t[k];
-            t->loss_sum = t->w_sum = 0;
-            t->loss_n = t->w_n = 0;
-            if (t->stream == k) {
-                int64_t n = t->view.s[0].n;
-                for (int64_t i = 0; i < n; i++) t->perm[i] = i;
-                for (int64_t i = n - 1; i > 0; i--) { /* Fisher–Yates on int64 */
-                    int64_t j = (int64_t)kgm_rng_below(&tr->rng_order, (uint64_t)i + 1), x = t->perm[i];
-                    t->perm[i] = t->perm[j];
-                    t->perm[j] = x;
-                }
-            }
-        }
+        kgm_trainer_begin_epoch(tr);
         for (int64_t s = 0; s < steps; s++) {
             st = train_step(tr, &wcsv);
             if (st) goto done;
@@ -709,7 +720,7 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
 done:
     if (st && tr->log) fprintf(tr->log, "run failed: %s\n", kgm_error_message());
     if (tr->log) fclose(tr->log);
-    trainer_destroy(tr);
+    kgm_trainer_destroy(tr);
     free(tr);
     free(best);
     free(mcsv.s);
@@ -721,7 +732,7 @@ done:
 
 static kgm_status open_checkpoint(const char *ckpt, const kgm_train_opts *opts, kgm_run_config *cfg, kgm_trainer *tr) {
     KGM_TRY(kgm_checkpoint_read_config(ckpt, cfg));
-    KGM_TRY(trainer_setup(tr, cfg, opts));
+    KGM_TRY(kgm_trainer_setup(tr, cfg, opts));
     kgm_ckpt_state cs;
     memset(&cs, 0, sizeof cs);
     return kgm_checkpoint_load(ckpt, tr, &cs, NULL);
@@ -748,7 +759,7 @@ kgm_status kgm_eval_checkpoint(const char *ckpt, const kgm_train_opts *opts, uns
                 fprintf(out, "%-24s %-6s %-12s %.6f\n", t->ctx->name, names[s], t->pl->desc.metrics[i].name, m[i]);
         }
     }
-    trainer_destroy(tr);
+    kgm_trainer_destroy(tr);
     free(tr);
     free(cfg);
     return st;
@@ -843,7 +854,7 @@ kgm_status kgm_recommend(const char *ckpt, const char *user, int32_t k, const ch
     }
     free(seen);
     free(sc);
-    trainer_destroy(tr);
+    kgm_trainer_destroy(tr);
     free(tr);
     free(cfg);
     return st;

@@ -104,6 +104,14 @@ typedef struct kgm_trainer {
 
 enum { KGM_W_EQUAL, KGM_W_STATIC, KGM_W_UNCERTAINTY, KGM_W_GRADNORM, KGM_W_DWA, KGM_W_PCGRAD };
 
+/* trainer.c: the pieces kgm_train_run is made of (used by the benchmark) */
+kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const kgm_train_opts *opts);
+void kgm_trainer_destroy(kgm_trainer *tr);
+kgm_status kgm_trainer_alloc_perms(kgm_trainer *tr);
+void kgm_trainer_begin_epoch(kgm_trainer *tr);
+/* One training step (joint or alternating, as configured). */
+kgm_status kgm_trainer_step(kgm_trainer *tr);
+
 /* trainer_data.c */
 kgm_status kgm_trainer_open_data(kgm_trainer *tr);
 kgm_status kgm_trainer_build_views(kgm_trainer *tr);
