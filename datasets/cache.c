@@ -352,6 +352,7 @@ static kgm_status get_arr(rd *r, const msgpack_object *m, const char *key, int64
     if (n == 0) return KGM_OK;
     void *p = malloc((size_t)n * size);
     if (!p) return KGM_ERR(KGM_ERR_NOMEM, "cache array %s", key);
+    kgm__prefault(p, (size_t)n * size);
     memcpy(p, o->via.bin.ptr, (size_t)n * size);
     *out = p;
     return KGM_OK;

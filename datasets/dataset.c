@@ -83,7 +83,11 @@ static kgm_status inter_reserve(kgm_interactions *it, int64_t need) {
         int64_t *t = realloc(it->ts, (size_t)nc * sizeof *t);
         if (!t) return KGM_ERR(KGM_ERR_NOMEM, "interactions");
         it->ts = t;
+        kgm__prefault(t + it->cap, (size_t)(nc - it->cap) * sizeof *t);
     }
+    kgm__prefault(it->user + it->cap, (size_t)(nc - it->cap) * sizeof *it->user);
+    kgm__prefault(it->item + it->cap, (size_t)(nc - it->cap) * sizeof *it->item);
+    kgm__prefault(it->label + it->cap, (size_t)(nc - it->cap) * sizeof *it->label);
     it->cap = nc;
     return KGM_OK;
 }
@@ -117,6 +121,9 @@ kgm_status kgm_dataset_add_triple(kgm_dataset *ds, int32_t h, int32_t r, int32_t
         a = realloc(kg->t, (size_t)nc * sizeof *a);
         if (!a) return KGM_ERR(KGM_ERR_NOMEM, "triples");
         kg->t = a;
+        kgm__prefault(kg->h + kg->cap, (size_t)(nc - kg->cap) * 4);
+        kgm__prefault(kg->r + kg->cap, (size_t)(nc - kg->cap) * 4);
+        kgm__prefault(kg->t + kg->cap, (size_t)(nc - kg->cap) * 4);
         kg->cap = nc;
     }
     int64_t k = kg->n++;

@@ -29,6 +29,7 @@ static bool radix_sort(keyed *v, int64_t n) {
     if (n < 2) return true;
     keyed *tmp = malloc((size_t)n * sizeof *tmp);
     if (!tmp) return false;
+    kgm__prefault(tmp, (size_t)n * sizeof *tmp);
     int64_t (*cnt)[256] = calloc(8, sizeof *cnt);
     if (!cnt) {
         free(tmp);
@@ -59,13 +60,68 @@ static bool radix_sort(keyed *v, int64_t n) {
     return true;
 }
 
+/* Keys only (counting, no rows to mark): half the memory of keyed pairs. */
+static bool radix_sort_keys(uint64_t *v, int64_t n, int bits) {
+    int nb = (bits + 7) / 8; /* only the bytes keys can use */
+    if (n < 2) return true;
+    uint64_t *tmp = malloc((size_t)n * sizeof *tmp);
+    if (!tmp) return false;
+    kgm__prefault(tmp, (size_t)n * sizeof *tmp);
+    int64_t(*cnt)[256] = calloc(8, sizeof *cnt);
+    if (!cnt) {
+        free(tmp);
+        return false;
+    }
+    for (int64_t i = 0; i < n; i++)
+        for (int b = 0; b < nb; b++) cnt[b][(v[i] >> (8 * b)) & 0xFF]++;
+    uint64_t *src = v, *dst = tmp;
+    for (int b = 0; b < nb; b++) {
+        int64_t *c = cnt[b];
+        if (c[(src[0] >> (8 * b)) & 0xFF] == n) continue;
+        int64_t sum = 0;
+        for (int d = 0; d < 256; d++) {
+            int64_t x = c[d];
+            c[d] = sum;
+            sum += x;
+        }
+        for (int64_t i = 0; i < n; i++) dst[c[(src[i] >> (8 * b)) & 0xFF]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v) memcpy(v, src, (size_t)n * sizeof *v);
+    free(cnt);
+    free(tmp);
+    return true;
+}
+
 int64_t kgm__find_dups(const int32_t *a, const int32_t *b, const int32_t *c, int64_t n, uint8_t *dup_out) {
     if (dup_out) memset(dup_out, 0, (size_t)(n > 0 ? n : 0));
     if (n < 2) return 0;
     int ba = bits_for(a, n), bb = bits_for(b, n), bc = bits_for(c, n);
     bool packed = ba + bb + bc <= 64;
+    if (packed && !dup_out) {
+        uint64_t *k = malloc((size_t)n * sizeof *k);
+        if (!k) return -1;
+        kgm__prefault(k, (size_t)n * sizeof *k);
+        for (int64_t i = 0; i < n; i++) {
+            uint64_t x = (uint32_t)a[i];
+            if (b) x = (x << bb) | (uint32_t)b[i];
+            if (c) x = (x << bc) | (uint32_t)c[i];
+            k[i] = x;
+        }
+        if (!radix_sort_keys(k, n, ba + bb + bc)) {
+            free(k);
+            return -1;
+        }
+        int64_t d = 0;
+        for (int64_t i = 1; i < n; i++) d += k[i] == k[i - 1];
+        free(k);
+        return d;
+    }
     keyed *v = malloc((size_t)n * sizeof *v);
     if (!v) return -1;
+    kgm__prefault(v, (size_t)n * sizeof *v);
     for (int64_t i = 0; i < n; i++) {
         uint64_t k;
         if (packed) {

@@ -103,7 +103,7 @@ static kgm_status body_named(kgm_reader *r, void *v) {
     named_ctx *c = v;
     if (c->kind == 0) return kgm__load_interactions_rd(r, &c->f, c->ds);
     if (c->kind == 1) return kgm__load_triples_rd(r, &c->f, c->ds);
-    return kgm__load_edges_rd(r, &c->f, true, c->ds);
+    return kgm__load_edges_rd(r, &c->f, false, c->ds); /* the shared social sets are undirected */
 }
 
 static kgm_status load_ml_small(const char *dir, const kgm_load_opts *o, kgm_dataset *ds) {
@@ -215,7 +215,21 @@ static bool has(const char *dir, const char *file) {
     return kgm__join(p, sizeof p, dir, file) && kgm__exists(p);
 }
 
+static kgm_status load_auto(const char *path, const kgm_load_opts *o, kgm_dataset *ds);
+
 kgm_status kgm_load_auto(const char *path, const kgm_load_opts *o, kgm_dataset *ds) {
+    KGM_TRY(load_auto(path, o, ds));
+    if (!ds->name[0]) { /* name it after the file or folder */
+        size_t n = strlen(path);
+        while (n > 1 && path[n - 1] == '/') n--;
+        size_t b = n;
+        while (b > 0 && path[b - 1] != '/') b--;
+        snprintf(ds->name, sizeof ds->name, "%.*s", (int)(n - b), path + b);
+    }
+    return KGM_OK;
+}
+
+static kgm_status load_auto(const char *path, const kgm_load_opts *o, kgm_dataset *ds) {
     if (kgm__is_dir(path)) {
         if (has(path, "u.data") || has(path, "ratings.dat") || has(path, "ratings.csv"))
             return kgm_load_movielens(path, o, ds);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,20 @@
 #define READ_BLOCK (4u << 20)
 #define MAX_LINE (256u << 20)
 #define PROGRESS_MIN_BYTES (64u << 20)
+
+void kgm__prefault(void *p, size_t bytes) {
+#if defined(__linux__)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+    if (!p || bytes < (1u << 20)) return;
+    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
+    if (e > a) (void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
 
 kgm_status kgm__grow(void **p, int64_t *cap, int64_t need, size_t size) {
     if (need <= *cap) return KGM_OK;
@@ -23,6 +38,7 @@ kgm_status kgm__grow(void **p, int64_t *cap, int64_t need, size_t size) {
     if ((uint64_t)nc > SIZE_MAX / size) return KGM_ERR(KGM_ERR_NOMEM, "array of %lld elements", (long long)nc);
     void *q = realloc(*p, (size_t)nc * size);
     if (!q) return KGM_ERR(KGM_ERR_NOMEM, "cannot grow an array to %lld elements", (long long)nc);
+    kgm__prefault((char *)q + (size_t)*cap * size, (size_t)(nc - *cap) * size);
     *p = q;
     *cap = nc;
     return KGM_OK;
@@ -70,6 +86,7 @@ kgm_status kgm_reader_open(kgm_reader *r, const char *path, const kgm_load_opts 
         close(fd);
         return KGM_ERR(KGM_ERR_NOMEM, "read buffer for %s", path);
     }
+    kgm__prefault(r->buf, READ_BLOCK);
     r->cap = READ_BLOCK;
     r->fd = fd;
     progress_start(r);

@@ -1,0 +1,30 @@
+/* kgmtl/data_tools.h — dataset inspection (graph statistics via igraph) and
+ * the data benchmark behind `kgmtl bench data`. */
+#ifndef KGMTL_DATA_TOOLS_H
+#define KGMTL_DATA_TOOLS_H
+
+#include <stdio.h>
+
+#include "kgmtl/dataset.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Print kgm_dataset_summary plus, through igraph, degree statistics
+ * (min/median/mean/max) and connected components of the user-item graph,
+ * the KG and the social graph, per-relation triple counts, and id coverage
+ * between items and KG entities (linked items, items with KG triples, KG
+ * entities that are items, items with text). KGM_ERR_GRAPH if igraph fails. */
+kgm_status kgm_data_inspect(const kgm_dataset *ds, FILE *out);
+
+/* `kgmtl bench data [--rows N] [--csv] [--keep DIR]`: writes an N-row
+ * (default 20M) ratings CSV `user,item,rating,timestamp` to a temporary
+ * folder, parses it on one core (MB/s, rows/s), saves and loads the binary
+ * cache (seconds, MB/s). Returns the exit code (0 ok, 1 failed, 2 usage). */
+int kgm_bench_data(int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,65 @@
+/* `kgmtl data` command line: exit codes and outputs. */
+#include <sys/wait.h>
+
+#include "data_test.h"
+
+/* Run `kgmtl ARGS` (shell words), capture stdout+stderr into out; return the exit code. */
+static int run(const char *args, char *out, size_t n) {
+    const char *bd = getenv("KGMTL_BUILD_DIR");
+    cr_assert_not_null(bd, "KGMTL_BUILD_DIR must be set (meson test sets it)");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s/kgmtl' %s 2>&1", bd, args);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t k = fread(out, 1, n - 1, p);
+    out[k] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char out[1 << 16];
+
+Test(cli, help_and_usage_errors) {
+    cr_assert_eq(run("data --help", out, sizeof out), 0);
+    cr_assert(strstr(out, "inspect PATH|NAME"), "%s", out);
+    cr_assert_eq(run("data inspect --help", out, sizeof out), 0);
+    cr_assert_eq(run("data convert --help", out, sizeof out), 0);
+    cr_assert(strstr(out, "--split KIND"), "%s", out);
+    cr_assert_eq(run("data fetch --help", out, sizeof out), 0);
+    cr_assert_eq(run("data", out, sizeof out), 2);
+    cr_assert_eq(run("data frobnicate", out, sizeof out), 2);
+    cr_assert_eq(run("data inspect", out, sizeof out), 2);
+    cr_assert_eq(run("data convert x.tsv", out, sizeof out), 2, "missing -o");
+    cr_assert_eq(run("data convert --split sideways x.tsv -o y", out, sizeof out), 2);
+    cr_assert_eq(run("data fetch no-such-set", out, sizeof out), 2);
+    cr_assert(strstr(out, "not available"), "%s", out);
+}
+
+Test(cli, inspect_convert_reload) {
+    const char *p = tmp_file("cli_r.tsv", "u\ti\tr\tts\n1\t10\t4\t100\n1\t11\t2\t101\n2\t10\t5\t102\n2\t12\t3\t103\n"
+                                          "3\t11\t4\t104\n3\t12\t1\t105\n3\t10\t2\t106\n", (size_t)-1);
+    char args[2048];
+    snprintf(args, sizeof args, "data inspect '%s'", p);
+    cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "interactions 7 (rating, timestamps)"), "%s", out);
+    cr_assert(strstr(out, "user-item: 6 vertices, 7 edges, 1 components"), "%s", out);
+    snprintf(args, sizeof args, "data convert --split loo --negatives 1 --seed 3 '%s' -o '%s/cli.kgd'", p, tmp_dir());
+    cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "wrote"), "%s", out);
+    snprintf(args, sizeof args, "data inspect '%s/cli.kgd'", tmp_dir());
+    cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "prepared: split leave-one-out (train 4, valid 0, test 3)"), "%s", out);
+    /* bad data: exit 1 with file:line; lenient: exit 0 and a report */
+    p = tmp_file("cli_bad.tsv", "1\t2\t3\t4\n1\t2\tx\t4\n", (size_t)-1);
+    snprintf(args, sizeof args, "data inspect -f interactions '%s'", p);
+    cr_assert_eq(run(args, out, sizeof out), 1, "%s", out);
+    cr_assert(strstr(out, "cli_bad.tsv:2: expected a finite number"), "%s", out);
+    snprintf(args, sizeof args, "data inspect --lenient -f interactions '%s'", p);
+    cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "1 malformed rows skipped"), "%s", out);
+    /* a corrupt cache is refused */
+    const char *c = tmp_file("cli_bad.kgd", "\x8f\xa5magic\xadKGMTL-DATASET", 21);
+    snprintf(args, sizeof args, "data inspect -f cache '%s'", c);
+    cr_assert_eq(run(args, out, sizeof out), 1, "%s", out);
+    tmp_cleanup();
+}
