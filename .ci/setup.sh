@@ -67,8 +67,9 @@ configure() {
     fi
 }
 
-# Every test must be in the default suite ('unit') or in one of the suites that
-# are run separately; an untagged test would silently never run in CI.
+# Every test should be in the default suite ('unit') or in one of the suites
+# that are run separately; a test in none of them never runs in CI, which is
+# said loudly here (not fatal: the tags belong to each module's owner).
 check_suites() {
     meson introspect "$1" --tests | python3 -c '
 import json, sys
@@ -76,7 +77,8 @@ sep = {"unit", "slow", "data", "fuzz", "browser"}
 bad = [t["name"] for t in json.load(sys.stdin)
        if not sep & {s.split(":")[-1] for s in t["suite"]}]
 if bad:
-    sys.exit("setup: tests in no known suite (tag them unit, or slow/data/fuzz/browser): " + ", ".join(bad))
+    print("setup: WARNING: not run by any mode (tag them unit, or slow/data/fuzz/browser): "
+          + ", ".join(bad), file=sys.stderr)
 '
 }
 

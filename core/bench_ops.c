@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kgmtl/kgmtl.h"
 
@@ -272,6 +273,18 @@ static void usage(FILE *f) {
             "  --help       this text\n");
 }
 
+/* 1-minute load average (-1 if unknown): a busy machine makes every figure
+ * below unreliable, so it is printed with them. */
+static double load_1min(void) {
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1) l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
 static void cpu_model(char *buf, size_t n) {
     snprintf(buf, n, "unknown CPU");
     FILE *f = fopen("/proc/cpuinfo", "r");
@@ -325,8 +338,15 @@ int kgm_bench_ops(int argc, char **argv) {
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
     kgm_bench_begin(&c.out, stdout, csv, "kgmtl bench ops");
-    kgm_bench_note(&c.out, "  machine: %s; threads: %d; %s%s", cpu, kgm_get_threads(), openblas_get_config(),
+    const char *wait = getenv("OMP_WAIT_POLICY");
+    double load0 = load_1min();
+    kgm_bench_note(&c.out, "  machine: %s; threads: %d; OMP_WAIT_POLICY=%s; load %.2f; %s%s", cpu,
+                   kgm_get_threads(), wait ? wait : "(unset)", load0, openblas_get_config(),
                    c.quick ? "; QUICK sizes" : "");
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu > 0 && load0 > 0.5 * (double)ncpu)
+        kgm_bench_note(&c.out, "  WARNING: busy machine (load %.2f on %ld CPUs): the figures below are unreliable",
+                       load0, ncpu);
 
     int n_gemm = c.quick ? 256 : 2048;
     double peak = bench_sgemm(&c, n_gemm);
@@ -336,6 +356,7 @@ int kgm_bench_ops(int argc, char **argv) {
         return 1;
     }
     kgm_bench_figure(&c.out, "threads", kgm_get_threads(), "threads", "OpenMP threads");
+    kgm_bench_figure(&c.out, "load_1min", load0, "load", "1-minute load average at the start");
     kgm_bench_figure(&c.out, "sgemm_peak_gflops", peak, "GFLOP/s", "cblas_sgemm 2048^3, best of reps (the peak)");
     kgm_bench_figure(&c.out, "memcpy_gbps", bw, "GB/s", "memcpy 256 MiB, read+write (bandwidth peak)");
 
