@@ -457,13 +457,24 @@ static kgm_status propagate(kgm_tape *tp, kgm_params *ps, const kgm_csr *a, cons
     return kgm_op_scale(tp, acc, 1.0f / (float)(hops + 1), 0.0f, out);
 }
 
+/* Drop cached propagations made on another tape or before a reset/rewind. */
+static void check_cache(kgm_encoder *e, kgm_tape *tp) {
+    if (e->c_tape != tp || e->c_gen != kgm_tape_generation(tp)) {
+        kgm_encoder_begin_step(e);
+        e->c_tape = tp;
+        e->c_gen = kgm_tape_generation(tp);
+    }
+}
+
 static kgm_status ent_prop(kgm_encoder *e, kgm_tape *tp, kgm_params *ps, kgm_tensor **out) {
+    check_cache(e, tp);
     if (!e->c_ent) KGM_TRY(propagate(tp, ps, &e->kg.m, e->cfg.kg_layer, e->cfg.kg_hops, e->p_kg_w, P(e->p_entity), &e->c_ent));
     *out = e->c_ent;
     return KGM_OK;
 }
 
 static kgm_status soc_prop(kgm_encoder *e, kgm_tape *tp, kgm_params *ps, kgm_tensor **out) {
+    check_cache(e, tp);
     if (!e->c_soc)
         KGM_TRY(propagate(tp, ps, &e->social.m, e->cfg.social_layer, e->cfg.social_hops, e->p_soc_w, P(e->p_user), &e->c_soc));
     *out = e->c_soc;
@@ -471,6 +482,7 @@ static kgm_status soc_prop(kgm_encoder *e, kgm_tape *tp, kgm_params *ps, kgm_ten
 }
 
 static kgm_status ui_prop(kgm_encoder *e, kgm_tape *tp, kgm_params *ps) {
+    check_cache(e, tp);
     if (e->c_ui_u) return KGM_OK;
     kgm_tensor *u = P(e->p_user), *i = P(e->p_item), *au = u, *ai = i;
     for (int l = 0; l < e->cfg.ui_hops; l++) {

@@ -12,6 +12,7 @@ struct kgm_tape {
     int64_t n, cap;
     bool grad_enabled;
     bool training;
+    uint64_t generation; /* bumped by reset and rewind: tensors of older generations may be gone */
 };
 
 kgm_status kgm_tape_new(size_t arena_bytes, kgm_tape **out) {
@@ -38,6 +39,7 @@ void kgm_tape_free(kgm_tape *tp) {
 
 void kgm_tape_reset(kgm_tape *tp) {
     tp->n = 0;
+    tp->generation++;
     kgm_arena_reset(&tp->arena);
 }
 
@@ -157,6 +159,9 @@ kgm_tape_mark kgm_tape_get_mark(const kgm_tape *tp) {
 }
 
 void kgm_tape_rewind(kgm_tape *tp, kgm_tape_mark m) {
+    tp->generation++;
     if (m.n_records <= tp->n) tp->n = m.n_records;
     if (m.arena_used <= tp->arena.used) tp->arena.used = m.arena_used;
 }
+
+uint64_t kgm_tape_generation(const kgm_tape *tp) { return tp->generation; }

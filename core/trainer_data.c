@@ -628,7 +628,8 @@ kgm_status kgm_trainer_represent(kgm_trainer *tr, kgm_run_task *t, kgm_tape *tp,
     if (input == KGM_INPUT_NONE) return KGM_ERR(KGM_ERR_STATE, "task '%s' declares no input representation", t->spec->name);
     if (!tr->has_mixer || t->slot < 0) return KGM_ERR(KGM_ERR_STATE, "task '%s' has no mixer slot", t->spec->name);
     /* Tasks sharing a stream in a training step reuse one mixer pass. */
-    if (tr->cache_rows && tr->cache_stream == t->stream && tr->cache_rows == b->row && tr->cache_out[t->slot]) {
+    if (tr->cache_rows && tr->cache_stream == t->stream && tr->cache_rows == b->row && tr->cache_out[t->slot] &&
+        tr->cache_gen == kgm_tape_generation(tp)) {
         *h = tr->cache_out[t->slot];
         return KGM_OK;
     }
@@ -648,6 +649,7 @@ kgm_status kgm_trainer_represent(kgm_trainer *tr, kgm_run_task *t, kgm_tape *tp,
     if (kgm_tape_grad_enabled(tp)) {
         tr->cache_stream = t->stream;
         tr->cache_rows = b->row;
+        tr->cache_gen = kgm_tape_generation(tp);
         for (int k = 0; k < KGM_MAX_TASKS; k++) tr->cache_out[k] = k < tr->mix.n_tasks ? outs[k] : NULL;
     }
     *h = outs[t->slot];

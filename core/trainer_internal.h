@@ -87,6 +87,7 @@ typedef struct kgm_trainer {
     int32_t cache_stream;
     const int64_t *cache_rows;
     kgm_tensor *cache_out[KGM_MAX_TASKS];
+    uint64_t cache_gen;    /* tape generation of the cache */
     /* weighting state */
     int32_t weighting;     /* KGM_W_* */
     double gn_w[KGM_MAX_TASKS], gn_l0[KGM_MAX_TASKS];

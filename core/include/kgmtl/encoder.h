@@ -58,6 +58,8 @@ typedef struct kgm_encoder {
     const kgm_table *tab;
     /* per-step cache of full-graph propagations */
     kgm_tensor *c_ent, *c_soc, *c_ui_u, *c_ui_i;
+    const kgm_tape *c_tape;     /* tape and generation the cache belongs to */
+    uint64_t c_gen;
     int32_t n_user_parts, n_item_parts;
 } kgm_encoder;
 

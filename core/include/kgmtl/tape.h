@@ -67,6 +67,10 @@ kgm_status kgm_tape_backward_from(kgm_tape *tp, kgm_tensor *out);
 kgm_tape_mark kgm_tape_get_mark(const kgm_tape *tp);
 void kgm_tape_rewind(kgm_tape *tp, kgm_tape_mark m);
 
+/* A counter bumped by every reset and rewind: a cache of tape tensors is
+ * valid only while the generation it was made in is current. */
+uint64_t kgm_tape_generation(const kgm_tape *tp);
+
 /* Zero the gradient buffers of every recorded op output (not parameters), so
  * that a second backward pass over the same tape starts clean (per-task
  * gradients for PCGrad / GradNorm). */
