@@ -111,7 +111,7 @@ static bool parse_num(const char *opt, const char *s, double lo, double hi, doub
 }
 
 static int cmd_convert(int argc, char **argv) {
-    enum { O_SPLIT = 256, O_VALID, O_TEST, O_THRESHOLD, O_DROP, O_MINU, O_MINI, O_NEG, O_NEGKIND, O_SEED, O_DEDUP };
+    enum { O_SPLIT = 256, O_VALID, O_TEST, O_THRESHOLD, O_DROP, O_MINU, O_MINI, O_NEG, O_NEGKIND, O_SEED, O_DEDUP, O_EXPORT };
     static const struct option opts[] = {
         {"format", required_argument, 0, 'f'},  {"output", required_argument, 0, 'o'},
         {"lenient", no_argument, 0, 'l'},        {"progress", no_argument, 0, 'p'},
@@ -121,8 +121,9 @@ static int cmd_convert(int argc, char **argv) {
         {"min-user", required_argument, 0, O_MINU}, {"min-item", required_argument, 0, O_MINI},
         {"negatives", required_argument, 0, O_NEG}, {"neg", required_argument, 0, O_NEGKIND},
         {"seed", required_argument, 0, O_SEED},  {"dedup", no_argument, 0, O_DEDUP},
+        {"export-tsv", required_argument, 0, O_EXPORT},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
-    const char *fmt = NULL, *out = NULL, *name = NULL;
+    const char *fmt = NULL, *out = NULL, *name = NULL, *export_dir = NULL;
     kgm_load_report rep = {0};
     kgm_load_opts o = {.report = &rep};
     kgm_prep_settings p;
@@ -197,11 +198,13 @@ static int cmd_convert(int argc, char **argv) {
             p.dedup = true;
             prepare = true;
             break;
+        case O_EXPORT: export_dir = optarg; break;
         case 'h':
             printf("usage: kgmtl data convert [OPTIONS] INPUT -o OUT\n\n"
                    "Loads INPUT, optionally prepares it, and writes the binary cache OUT\n"
                    "(msgpack; reload with kgm_dataset_load or 'kgmtl data inspect OUT').\n\n"
-                   "  -o, --output OUT  cache file to write (required)\n"
+                   "  -o, --output OUT  cache file to write (required unless --export-tsv)\n"
+                   "      --export-tsv DIR  also (or only) write plain TSV files into DIR\n"
                    "  -n, --name NAME   dataset name recorded in the cache\n%s"
                    "preparation (recorded in the cache):\n"
                    "      --threshold X    label = rating >= X   (--drop-below: remove the rest)\n"
@@ -218,7 +221,7 @@ static int cmd_convert(int argc, char **argv) {
         default: return 2;
         }
     }
-    if (optind != argc - 1 || !out) {
+    if (optind != argc - 1 || (!out && !export_dir)) {
         fprintf(stderr, "usage: kgmtl data convert [OPTIONS] INPUT -o OUT\n");
         return 2;
     }
@@ -230,7 +233,11 @@ static int cmd_convert(int argc, char **argv) {
         fprintf(stderr, "kgmtl data convert: %s\n", kgm_error_message());
         rc = 1;
     }
-    if (rc == 0) {
+    if (rc == 0 && export_dir && kgm_dataset_export_tsv(&ds, export_dir) != KGM_OK) {
+        fprintf(stderr, "kgmtl data convert: %s\n", kgm_error_message());
+        rc = 1;
+    }
+    if (rc == 0 && out) {
         double t0 = kgm_now();
         if (kgm_dataset_save(&ds, out) != KGM_OK) {
             fprintf(stderr, "kgmtl data convert: %s\n", kgm_error_message());

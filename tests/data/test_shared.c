@@ -2,7 +2,9 @@
  * message when the folder is absent. */
 #include <math.h>
 
+#include "data_internal.h"
 #include "data_test.h"
+#include "kgmtl/data_tools.h"
 #include "kgmtl/progress.h"
 
 #define NEED_ROOT()                                                                                                    \
@@ -152,4 +154,64 @@ Test(shared, glove_subset) {
     cr_assert_not_null(the);
     cr_assert_float_eq(the[0], -0.038194f, 1e-7);
     kgm_wordvecs_destroy(&w);
+}
+
+static int cmp_line(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Sort the lines of `path` (C order) and compare with `want` byte for byte. */
+static bool sorted_equals(const char *path, const char *want) {
+    char *a, *b;
+    size_t na, nb;
+    if (kgm__read_file(path, &a, &na) != KGM_OK || kgm__read_file(want, &b, &nb) != KGM_OK) return false;
+    if (na != nb) {
+        cr_log_error("%s: %zu bytes, %s: %zu bytes", path, na, want, nb);
+        free(a);
+        free(b);
+        return false;
+    }
+    size_t nl = 0;
+    for (size_t i = 0; i < na; i++) nl += a[i] == '\n';
+    char **lines = malloc(nl * sizeof *lines);
+    size_t k = 0;
+    char *s = a;
+    for (size_t i = 0; i < na; i++)
+        if (a[i] == '\n') {
+            a[i] = '\0';
+            lines[k++] = s;
+            s = a + i + 1;
+        }
+    qsort(lines, nl, sizeof *lines, cmp_line);
+    bool same = true;
+    size_t o = 0;
+    for (size_t i = 0; i < nl && same; i++) {
+        size_t l = strlen(lines[i]);
+        same = o + l < nb && memcmp(b + o, lines[i], l) == 0 && b[o + l] == '\n';
+        if (!same) cr_log_error("first difference at sorted line %zu: %s", i + 1, lines[i]);
+        o += l + 1;
+    }
+    free(lines);
+    free(a);
+    free(b);
+    return same;
+}
+
+/* What datasets/recipes/wordnet.sh produces equals the shared files. */
+Test(shared, wordnet_recipe_export_equals_shared) {
+    NEED_ROOT();
+    struct stat st;
+    if (stat("/usr/share/wordnet/data.noun", &st) != 0) cr_skip_test("Debian wordnet-base is not installed");
+    kgm_dataset db;
+    kgm_dataset_init(&db);
+    cr_assert_eq(kgm_load_wordnet("/usr/share/wordnet", NULL, &db), KGM_OK, "%s", kgm_error_message());
+    char dir[1024], p[1100], w[2100];
+    snprintf(dir, sizeof dir, "%s/wn-export", tmp_dir());
+    cr_assert_eq(kgm_dataset_export_tsv(&db, dir), KGM_OK, "%s", kgm_error_message());
+    kgm_dataset_destroy(&db);
+    snprintf(p, sizeof p, "%s/triples.tsv", dir);
+    snprintf(w, sizeof w, "%s/wordnet/triples.tsv", root);
+    cr_assert(sorted_equals(p, w));
+    snprintf(p, sizeof p, "%s/entities.tsv", dir);
+    snprintf(w, sizeof w, "%s/wordnet/entities.tsv", root);
+    cr_assert(sorted_equals(p, w));
+    tmp_cleanup();
 }

@@ -18,6 +18,13 @@ extern "C" {
  * entities that are items, items with text). KGM_ERR_GRAPH if igraph fails. */
 kgm_status kgm_data_inspect(const kgm_dataset *ds, FILE *out);
 
+/* Write `ds` as plain TSV files into `dir` (created if needed), in the
+ * layout of ../shared/datasets: ratings.tsv (header, user item rating
+ * [timestamp]), triples.tsv (head relation tail, no header), entities.tsv
+ * (entity, lemma, text: entities that have text), edges.tsv (header, src dst
+ * [weight]). Rows are in dataset order; the recipes sort them (LC_ALL=C). */
+kgm_status kgm_dataset_export_tsv(const kgm_dataset *ds, const char *dir);
+
 /* `kgmtl bench data [--rows N] [--csv] [--keep DIR]`: writes an N-row
  * (default 20M) ratings CSV `user,item,rating,timestamp` to a temporary
  * folder, parses it on one core (MB/s, rows/s), saves and loads the binary
