@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <cblas.h>
 #include <omp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -185,6 +186,10 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
     tr->cfg = cfg;
     if (cfg->n_tasks < 1 || cfg->n_tasks > KGM_MAX_TASKS) return KGM_ERR(KGM_ERR_ARG, "a run needs 1..%d tasks, found %d", KGM_MAX_TASKS, cfg->n_tasks);
     if (cfg->train.threads > 0) kgm_set_threads(cfg->train.threads);
+    /* The model's matrices are small: OpenBLAS's own threads would only spin
+     * against the OpenMP kernels (measured: most of the run in sched_yield),
+     * so BLAS runs single-threaded inside training; kernels use OpenMP. */
+    openblas_set_num_threads(1);
     KGM_TRY(kgm_weighting_parse(cfg->train.weighting, &tr->weighting));
     bool alternating = strcmp(cfg->train.mode, "alternating") == 0;
     if (!alternating && strcmp(cfg->train.mode, "joint") != 0) return KGM_ERR(KGM_ERR_ARG, "unknown optimisation.mode '%s' (joint, alternating)", cfg->train.mode);
