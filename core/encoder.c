@@ -176,8 +176,47 @@ static kgm_status layer_norm_kind(const char *layer, kgm_csr_norm *norm, bool *s
         *wrows = 2 * d;
         return KGM_OK;
     }
-    return KGM_ERR(KGM_ERR_UNSUPPORTED, "graph layer '%s' is not available in the encoder (gcn, sage, lightgcn, diffnet)",
+    return KGM_ERR(KGM_ERR_ARG, "unknown graph layer '%s' (gcn, sage, lightgcn, diffnet; rgcn and kgat on the KG side)",
                    layer);
+}
+
+#define KGM_RGCN_BASES 4
+
+/* Relation-aware KG layers run on the graph module's typed CSR view (with
+ * inverse relations): R-GCN (basis decomposition) and KGAT (attention +
+ * bi-interaction). */
+static kgm_status build_typed_kg(kgm_encoder *e, const kgm_dataset *ds, kgm_params *ps) {
+    const kgm_encoder_cfg *c = &e->cfg;
+    kgm_graph_opts go = kgm_graph_default_opts();
+    go.n_nodes = e->n_entities;
+    go.n_rel = ds->relations.count;
+    KGM_TRY(kgm_graph_new_kg(ds->kg.h, ds->kg.r, ds->kg.t, ds->kg.n, &go, NULL, &e->kg_graph));
+    kgm_graph_csr_opts co = {.inverse = true};
+    KGM_TRY(kgm_graph_csr_build(e->kg_graph, &co, &e->kg_view));
+    e->kg_typed = true;
+    int32_t R = e->kg_view.n_rel, d = e->d;
+    char nm[KGM_PARAM_NAME_MAX];
+    kgm_init xav = {KGM_INIT_XAVIER_UNIFORM, 0};
+    for (int l = 0; l < c->kg_hops; l++) {
+        if (strcmp(c->kg_layer, "rgcn") == 0) {
+            snprintf(nm, sizeof nm, "encoder/kg_bases%d", l);
+            KGM_TRY(decl(ps, nm, d, KGM_RGCN_BASES * d, xav, 0, &e->p_kg_w[l]));
+            snprintf(nm, sizeof nm, "encoder/kg_coef%d", l);
+            KGM_TRY(decl(ps, nm, R, KGM_RGCN_BASES, (kgm_init){KGM_INIT_UNIFORM, 0.5f}, 0, &e->p_kg_a[l]));
+            snprintf(nm, sizeof nm, "encoder/kg_self%d", l);
+            KGM_TRY(decl(ps, nm, d, d, xav, 0, &e->p_kg_w0[l]));
+        } else { /* kgat */
+            snprintf(nm, sizeof nm, "encoder/kg_att_w%d", l);
+            KGM_TRY(decl(ps, nm, R * d, d, xav, 0, &e->p_kg_wr[l]));
+            snprintf(nm, sizeof nm, "encoder/kg_att_e%d", l);
+            KGM_TRY(decl(ps, nm, R, d, (kgm_init){KGM_INIT_NORMAL, 0.1f}, 0, &e->p_kg_er[l]));
+            snprintf(nm, sizeof nm, "encoder/kg_bi_w1_%d", l);
+            KGM_TRY(decl(ps, nm, d, d, xav, 0, &e->p_kg_w[l]));
+            snprintf(nm, sizeof nm, "encoder/kg_bi_w2_%d", l);
+            KGM_TRY(decl(ps, nm, d, d, xav, 0, &e->p_kg_w2[l]));
+        }
+    }
+    return KGM_OK;
 }
 
 static kgm_status build_graphs(kgm_encoder *e, const kgm_dataset *ds, const int64_t *train, int64_t n_train,
@@ -187,6 +226,8 @@ static kgm_status build_graphs(kgm_encoder *e, const kgm_dataset *ds, const int6
     if (c->kg) {
         if (ds->kg.n == 0) return KGM_ERR(KGM_ERR_ARG, "encoder.kg is on but the dataset has no KG triples");
         if (c->kg_hops < 1 || c->kg_hops > KGM_ENC_MAX_HOPS) return KGM_ERR(KGM_ERR_ARG, "encoder.kg_hops must be in [1, %d]", KGM_ENC_MAX_HOPS);
+        if (strcmp(c->kg_layer, "rgcn") == 0 || strcmp(c->kg_layer, "kgat") == 0) KGM_TRY(build_typed_kg(e, ds, ps));
+        else {
         kgm_csr_norm norm;
         bool sl;
         int wr;
@@ -195,6 +236,7 @@ static kgm_status build_graphs(kgm_encoder *e, const kgm_dataset *ds, const int6
         for (int l = 0; l < c->kg_hops && wr; l++) {
             snprintf(nm, sizeof nm, "encoder/kg_w%d", l);
             KGM_TRY(decl(ps, nm, wr, e->d, (kgm_init){KGM_INIT_XAVIER_UNIFORM, 0}, 0, &e->p_kg_w[l]));
+        }
         }
     }
     if (c->social) {
@@ -352,6 +394,7 @@ static kgm_status build_tabular(kgm_encoder *e, const kgm_dataset *ds, const int
 kgm_status kgm_encoder_build(kgm_encoder *e, const kgm_encoder_cfg *cfg, const kgm_dataset *ds,
                              const int64_t *train, int64_t n_train, const char *const *exclude, kgm_params *ps) {
     memset(e, 0, sizeof *e);
+    for (int l = 0; l < KGM_ENC_MAX_HOPS; l++) e->p_kg_w[l] = e->p_kg_a[l] = e->p_kg_w0[l] = e->p_kg_wr[l] = e->p_kg_er[l] = e->p_kg_w2[l] = -1;
     e->p_user = e->p_item = e->p_entity = e->p_relation = e->p_text = e->p_text_proj = -1;
     for (int i = 0; i < 2; i++) e->p_fuse_w[i] = e->p_fuse_b[i] = e->p_gate_w[i] = -1;
     e->cfg = *cfg;
@@ -413,6 +456,8 @@ kgm_status kgm_encoder_after_finalize(kgm_encoder *e, kgm_params *ps) {
 }
 
 void kgm_encoder_destroy(kgm_encoder *e) {
+    if (e->kg_typed) kgm_graph_csr_destroy(&e->kg_view);
+    kgm_graph_free(e->kg_graph);
     kgm_csr_free(&e->kg);
     kgm_csr_free(&e->social);
     kgm_csr_free(&e->ui);
@@ -466,8 +511,28 @@ static void check_cache(kgm_encoder *e, kgm_tape *tp) {
     }
 }
 
+/* R-GCN / KGAT layers over the typed view, mean of the layer outputs. */
+static kgm_status typed_propagate(kgm_encoder *e, kgm_tape *tp, kgm_params *ps, kgm_tensor **out) {
+    kgm_tensor *h = P(e->p_entity), *acc = h;
+    bool rgcn = strcmp(e->cfg.kg_layer, "rgcn") == 0;
+    for (int l = 0; l < e->cfg.kg_hops; l++) {
+        kgm_tensor *y;
+        if (rgcn) {
+            KGM_TRY(kgm_graph_rgcn_basis(tp, &e->kg_view, h, P(e->p_kg_w[l]), P(e->p_kg_a[l]), P(e->p_kg_w0[l]), &y));
+            KGM_TRY(kgm_op_tanh(tp, y, &y));
+        } else {
+            KGM_TRY(kgm_graph_kgat_layer(tp, &e->kg_view, h, P(e->p_kg_wr[l]), P(e->p_kg_er[l]), P(e->p_kg_w[l]), NULL,
+                                         P(e->p_kg_w2[l]), NULL, &y));
+        }
+        h = y;
+        KGM_TRY(kgm_op_add(tp, acc, h, &acc));
+    }
+    return kgm_op_scale(tp, acc, 1.0f / (float)(e->cfg.kg_hops + 1), 0.0f, out);
+}
+
 static kgm_status ent_prop(kgm_encoder *e, kgm_tape *tp, kgm_params *ps, kgm_tensor **out) {
     check_cache(e, tp);
+    if (!e->c_ent && e->kg_typed) KGM_TRY(typed_propagate(e, tp, ps, &e->c_ent));
     if (!e->c_ent) KGM_TRY(propagate(tp, ps, &e->kg.m, e->cfg.kg_layer, e->cfg.kg_hops, e->p_kg_w, P(e->p_entity), &e->c_ent));
     *out = e->c_ent;
     return KGM_OK;

@@ -22,6 +22,7 @@
 #include "kgmtl/config.h"
 #include "kgmtl/csr.h"
 #include "kgmtl/dataset.h"
+#include "kgmtl/graph.h"
 #include "kgmtl/params.h"
 #include "kgmtl/tape.h"
 
@@ -37,6 +38,12 @@ typedef struct kgm_encoder {
     int32_t p_user, p_item, p_entity, p_relation;
     int32_t p_text, p_text_proj;
     int32_t p_kg_w[KGM_ENC_MAX_HOPS], p_soc_w[KGM_ENC_MAX_HOPS];
+    /* relation-aware KG layers (graph module): R-GCN basis / KGAT */
+    int32_t p_kg_a[KGM_ENC_MAX_HOPS], p_kg_w0[KGM_ENC_MAX_HOPS];
+    int32_t p_kg_wr[KGM_ENC_MAX_HOPS], p_kg_er[KGM_ENC_MAX_HOPS], p_kg_w2[KGM_ENC_MAX_HOPS];
+    kgm_graph *kg_graph;        /* typed KG (igraph) for rgcn / kgat */
+    kgm_graph_csr kg_view;      /* its CSR view with inverse relations */
+    bool kg_typed;
     int32_t p_fuse_w[2], p_fuse_b[2], p_gate_w[2];
     /* graphs */
     kgm_csr_owned kg, social, ui, iu; /* iu: items <- users, ui: users <- items */
