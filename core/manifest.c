@@ -3,6 +3,8 @@
  * kgmtl/manifest.h and docs/manifest.md. */
 #include "kgmtl/manifest.h"
 
+#include "kgmtl/host.h"
+
 #include <errno.h>
 #include <libfyaml.h>
 #include <limits.h>
@@ -497,8 +499,8 @@ static const kgm_key_spec schema[] = {
 
     /* dataset -> data */
     {"dataset.source", KGM_KEY_ENUM, OFF(data.source), "world", NR,
-     "world|mmoe|movielens-small|movielens|mkr|kgat|census-kdd|kernlab-income|wordnet|cache|auto",
-     "where the data comes from (world and mmoe are generated)"},
+     "world|mmoe|movielens-small|movielens|mkr|kgat|census-kdd|kernlab-income|wordnet|social-small/*|cache|auto",
+     "where the data comes from (world and mmoe are generated; social-small/NAME is a shared edge list)"},
     {"dataset.path", KGM_KEY_STRING, OFF(data.path), "\"\"", NR, NULL, "directory or file read by the loader"},
     {"dataset.cache", KGM_KEY_STRING, OFF(data.cache), "\"\"", NR, NULL, "binary cache of the prepared dataset (\"\" = none)"},
     {"dataset.social_path", KGM_KEY_STRING, OFF(data.social_path), "\"\"", NR, NULL,
@@ -680,6 +682,8 @@ static bool in_choices(const char *choices, const char *v) {
         const char *bar = strchr(p, '|');
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
         if (len == lv && !strncmp(p, v, len)) return true;
+        /* a choice ending in an asterisk accepts any non-empty name with that prefix */
+        if (len > 1 && p[len - 1] == '*' && lv > len - 1 && !strncmp(p, v, len - 1)) return true;
         if (!bar) break;
         p = bar + 1;
     }
@@ -1566,11 +1570,14 @@ static void cross_check(const kgm_manifest *m, int32_t pt, const kgm_run_config 
         key_where(m, pt, "tasks", w, sizeof w);
         kgm_diag_add(dl, w, "tasks: at least one task is required");
     }
-    for (int32_t i = 0; i < c->n_tasks; i++)
+    for (int32_t i = 0; i < c->n_tasks; i++) {
+        char name[sizeof c->tasks[i].name];
+        memcpy(name, c->tasks[i].name, sizeof name);
         for (int32_t j = 0; j < i; j++)
-            if (c->tasks[i].name[0] && !strcmp(c->tasks[i].name, c->tasks[j].name))
+            if (name[0] && !strcmp(name, c->tasks[j].name))
                 kgm_diag_add(dl, c->tasks[i].where, "tasks: the name '%s' is used twice; give each task a distinct 'name:'",
-                             c->tasks[i].name);
+                             name);
+    }
     if (c->eval.select[0]) {
         const char *dot = strchr(c->eval.select, '.');
         bool found = false;
@@ -1680,4 +1687,94 @@ kgm_status kgm_manifest_load(const char *path, const kgm_manifest_opts *opts, kg
     kgm_diag_list_destroy(&local);
     *out = m;
     return KGM_OK;
+}
+
+/* ======================================================================
+ * plugin checks (the host's option schemas)
+ * ====================================================================== */
+
+typedef struct {
+    char name[KGM_PATH];
+    kgm_plugin *pl;     /* NULL when loading failed */
+    char err[1024];
+} plugin_entry;
+
+struct kgm_plugin_checker {
+    const kgm_plugin_path *sp;
+    plugin_entry cache[KGM_MAX_TASKS * 2];
+    int n;
+};
+
+const char *kgm_diag_strip_source(const char *msg) {
+    const char *c = strstr(msg, ".c:");
+    if (!c || c - msg > 40) return msg;
+    const char *p = c + 3;
+    while (*p >= '0' && *p <= '9') p++;
+    return (*p == ':' && p[1] == ' ') ? p + 2 : msg;
+}
+
+static plugin_entry *checker_open(kgm_plugin_checker *pc, const char *name) {
+    for (int i = 0; i < pc->n; i++)
+        if (!strcmp(pc->cache[i].name, name)) return &pc->cache[i];
+    if (pc->n == (int)(sizeof pc->cache / sizeof *pc->cache)) return NULL;
+    plugin_entry *e = &pc->cache[pc->n++];
+    snprintf(e->name, sizeof e->name, "%s", name);
+    if (kgm_plugin_open(pc->sp, name, &e->pl) != KGM_OK) {
+        e->pl = NULL;
+        snprintf(e->err, sizeof e->err, "%s", kgm_diag_strip_source(kgm_error_message()));
+    }
+    return e;
+}
+
+kgm_status kgm_plugin_checker_new(const kgm_plugin_path *sp, kgm_plugin_checker **out) {
+    *out = calloc(1, sizeof **out);
+    if (!*out) return KGM_ERR(KGM_ERR_NOMEM, "out of memory");
+    (*out)->sp = sp;
+    return KGM_OK;
+}
+
+void kgm_plugin_checker_free(kgm_plugin_checker *pc) {
+    if (!pc) return;
+    for (int i = 0; i < pc->n; i++) kgm_plugin_close(pc->cache[i].pl);
+    free(pc);
+}
+
+void kgm_plugin_check_task(void *user, const kgm_task_spec *t, kgm_diag_list *dl) {
+    kgm_plugin_checker *pc = user;
+    plugin_entry *e = checker_open(pc, t->plugin);
+    if (!e) return;
+    if (!e->pl) {
+        kgm_diag_add(dl, t->where, "task '%s': unknown plugin '%s': %s", t->name, t->plugin, e->err);
+        return;
+    }
+    kgm_opt_kv kv[KGM_MAX_TASK_OPTS];
+    for (int32_t k = 0; k < t->n_opts; k++) kv[k] = (kgm_opt_kv){t->opts[k].key, t->opts[k].value, t->opts[k].where};
+    kgm_opt_value *vals = NULL;
+    if (kgm_opt_parse(e->pl, t->name, kv, t->n_opts, &vals) == KGM_OK) {
+        kgm_opt_values_free(vals, e->pl->desc.n_options);
+        return;
+    }
+    /* one problem per line "  WHERE: message"; map each back to its position */
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", kgm_error_message());
+    char *save = NULL;
+    bool first = true;
+    for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (first) { /* the summary line */
+            first = false;
+            continue;
+        }
+        while (*line == ' ') line++;
+        const char *where = t->where, *text = line;
+        for (int32_t k = 0; k < t->n_opts; k++) {
+            size_t wl = strlen(t->opts[k].where);
+            if (wl && !strncmp(line, t->opts[k].where, wl) && line[wl] == ':') {
+                where = t->opts[k].where;
+                text = line + wl + 1;
+                while (*text == ' ') text++;
+                break;
+            }
+        }
+        kgm_diag_add(dl, where, "task '%s' (plugin %s): %s", t->name, e->pl->desc.name, text);
+    }
 }

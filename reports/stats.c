@@ -15,9 +15,14 @@ double kgm_stat_mean(const double *x, int32_t n) {
 
 double kgm_stat_std(const double *x, int32_t n) {
     if (n < 2) return NAN;
-    double m = kgm_stat_mean(x, n), ss = 0;
-    for (int32_t i = 0; i < n; i++) ss += (x[i] - m) * (x[i] - m);
-    return sqrt(ss / (n - 1));
+    double m = kgm_stat_mean(x, n), ss = 0, scale = 0;
+    for (int32_t i = 0; i < n; i++) {
+        ss += (x[i] - m) * (x[i] - m);
+        scale = fmax(scale, fabs(x[i]));
+    }
+    double sd = sqrt(ss / (n - 1));
+    /* equal values give exactly 0, not the rounding noise of the mean */
+    return sd <= 1e-13 * scale ? 0 : sd;
 }
 
 /* Continued fraction of I_x(a, b) (modified Lentz), valid for

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "kgmtl/host.h"
+#include "kgmtl/manifest.h"
 #include "kgmtl/report.h"
 
 #ifndef KGM_BUILD_PLUGIN_DIR
@@ -75,7 +76,7 @@ int kgm_cmd_report(int argc, char **argv) {
     }
     kgm_plugin_path_destroy(&sp);
     if (st) {
-        fprintf(stderr, "kgmtl report: %s\n", kgm_error_message());
+        fprintf(stderr, "kgmtl report: %s\n", kgm_diag_strip_source(kgm_error_message()));
         return 1;
     }
     printf("%sreport: %s\n", quiet ? "" : "\n", html);

@@ -82,87 +82,6 @@ static void usage(FILE *f) {
             "manifest error (every problem is listed as file:line:column: message)\n");
 }
 
-/* ---- plugin checks during validation ---- */
-
-typedef struct {
-    char name[KGM_PATH];
-    kgm_plugin *pl;     /* NULL when loading failed */
-    char err[1024];
-} plugin_entry;
-
-typedef struct {
-    kgm_plugin_path *sp;
-    plugin_entry cache[KGM_MAX_TASKS * 2];
-    int n;
-} plugin_checker;
-
-/* Drop the "file.c:123: " prefix of a kgmtl error message. */
-static const char *strip_src(const char *msg) {
-    const char *c = strstr(msg, ".c:");
-    if (!c || c - msg > 40) return msg;
-    const char *p = c + 3;
-    while (*p >= '0' && *p <= '9') p++;
-    return (*p == ':' && p[1] == ' ') ? p + 2 : msg;
-}
-
-static plugin_entry *checker_open(plugin_checker *pc, const char *name) {
-    for (int i = 0; i < pc->n; i++)
-        if (!strcmp(pc->cache[i].name, name)) return &pc->cache[i];
-    if (pc->n == (int)(sizeof pc->cache / sizeof *pc->cache)) return NULL;
-    plugin_entry *e = &pc->cache[pc->n++];
-    snprintf(e->name, sizeof e->name, "%s", name);
-    if (kgm_plugin_open(pc->sp, name, &e->pl) != KGM_OK) {
-        e->pl = NULL;
-        snprintf(e->err, sizeof e->err, "%s", strip_src(kgm_error_message()));
-    }
-    return e;
-}
-
-static void check_task(void *user, const kgm_task_spec *t, kgm_diag_list *dl) {
-    plugin_checker *pc = user;
-    plugin_entry *e = checker_open(pc, t->plugin);
-    if (!e) return;
-    if (!e->pl) {
-        kgm_diag_add(dl, t->where, "task '%s': unknown plugin '%s': %s", t->name, t->plugin, e->err);
-        return;
-    }
-    kgm_opt_kv kv[KGM_MAX_TASK_OPTS];
-    for (int32_t k = 0; k < t->n_opts; k++) kv[k] = (kgm_opt_kv){t->opts[k].key, t->opts[k].value, t->opts[k].where};
-    kgm_opt_value *vals = NULL;
-    if (kgm_opt_parse(e->pl, t->name, kv, t->n_opts, &vals) == KGM_OK) {
-        kgm_opt_values_free(vals, e->pl->desc.n_options);
-        return;
-    }
-    /* one problem per line "  WHERE: message"; map each back to its position */
-    char msg[2048];
-    snprintf(msg, sizeof msg, "%s", kgm_error_message());
-    char *save = NULL;
-    bool first = true;
-    for (char *line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (first) { /* the summary line */
-            first = false;
-            continue;
-        }
-        while (*line == ' ') line++;
-        const char *where = t->where, *text = line;
-        for (int32_t k = 0; k < t->n_opts; k++) {
-            size_t wl = strlen(t->opts[k].where);
-            if (wl && !strncmp(line, t->opts[k].where, wl) && line[wl] == ':') {
-                where = t->opts[k].where;
-                text = line + wl + 1;
-                while (*text == ' ') text++;
-                break;
-            }
-        }
-        kgm_diag_add(dl, where, "task '%s' (plugin %s): %s", t->name, e->pl->desc.name, text);
-    }
-}
-
-static void checker_close(plugin_checker *pc) {
-    for (int i = 0; i < pc->n; i++) kgm_plugin_close(pc->cache[i].pl);
-    pc->n = 0;
-}
-
 static kgm_status train_work(void *user, const kgm_run_config *cfg, const kgm_train_opts *opts, kgm_train_result *res) {
     (void)user;
     return kgm_train_run(cfg, opts, res);
@@ -254,19 +173,20 @@ int kgm_cmd_run(int argc, char **argv) {
     if (KGM_BUILD_PLUGIN_DIR) ro.plugin_dirs[k++] = KGM_BUILD_PLUGIN_DIR;
     if (KGM_INSTALL_PLUGIN_DIR) ro.plugin_dirs[k++] = KGM_INSTALL_PLUGIN_DIR;
 
-    plugin_checker *pc = calloc(1, sizeof *pc);
+    kgm_plugin_checker *pc = NULL;
     kgm_diag_list dl = {0};
     kgm_manifest *m = NULL;
     int rc = 0;
-    if (st || !pc) {
-        fprintf(stderr, "kgmtl run: %s\n", st ? kgm_error_message() : "out of memory");
+    if (!st) st = kgm_plugin_checker_new(&sp, &pc);
+    if (st) {
+        fprintf(stderr, "kgmtl run: %s\n", kgm_error_message());
         rc = 1;
         goto out;
     }
-    pc->sp = &sp;
-    kgm_manifest_opts mo = {.output = output, .check_task = check_task, .check_user = pc};
+    kgm_manifest_opts mo = {.output = output, .check_task = kgm_plugin_check_task, .check_user = pc};
     st = kgm_manifest_load(path, &mo, &dl, &m);
-    checker_close(pc);
+    kgm_plugin_checker_free(pc);
+    pc = NULL;
     if (st != KGM_OK) {
         kgm_diag_print(&dl, stderr);
         if (dl.n == 0) fprintf(stderr, "kgmtl run: %s\n", kgm_error_message());
@@ -281,12 +201,12 @@ int kgm_cmd_run(int argc, char **argv) {
     st = kgm_runner_run(m, &ro, &ss);
     if (st == KGM_ERR_STATE || (st == KGM_OK && ro.only && ss.selected == 0)) {
         if (st == KGM_OK) fprintf(stderr, "kgmtl run: no run matches --only '%s'\n", ro.only);
-        else fprintf(stderr, "kgmtl run: %s\n", strip_src(kgm_error_message()));
+        else fprintf(stderr, "kgmtl run: %s\n", kgm_diag_strip_source(kgm_error_message()));
         rc = 2;
         goto out;
     }
     if (st != KGM_OK && st != KGM_ERR_INTERRUPTED) {
-        fprintf(stderr, "kgmtl run: %s\n", strip_src(kgm_error_message()));
+        fprintf(stderr, "kgmtl run: %s\n", kgm_diag_strip_source(kgm_error_message()));
         rc = 1;
         goto out;
     }
@@ -297,7 +217,7 @@ int kgm_cmd_run(int argc, char **argv) {
         char html[KGM_PATH + 32];
         printf("\n");
         if (kgm_report_generate(plan->output, &rep, stdout, html, sizeof html) != KGM_OK) {
-            fprintf(stderr, "kgmtl run: report: %s\n", strip_src(kgm_error_message()));
+            fprintf(stderr, "kgmtl run: report: %s\n", kgm_diag_strip_source(kgm_error_message()));
             rc = 1;
         } else printf("\nreport: %s\n", html);
     }
@@ -306,7 +226,7 @@ int kgm_cmd_run(int argc, char **argv) {
 out:
     kgm_manifest_free(m);
     kgm_diag_list_destroy(&dl);
-    free(pc);
+    kgm_plugin_checker_free(pc);
     kgm_plugin_path_destroy(&sp);
     if (demo) unlink(demo_path);
     return rc;

@@ -1,8 +1,10 @@
 /* Manifests: every section, defaults, inheritance, ablation expansion, and
  * bad manifests with exact positions (all errors at once). */
+#include <glob.h>
 #include <math.h>
 
 #include "exp_util.h"
+#include "kgmtl/host.h"
 #include "kgmtl/kgmtl.h"
 #include "kgmtl/manifest.h"
 
@@ -594,4 +596,73 @@ Test(manifest, published_forms) {
     kgm_diag_list dl = load_bad("pub2.yaml", NULL);
     expect_diag(&dl, 0, "pub2.yaml", 3, 12, "is not metric=value");
     kgm_diag_list_destroy(&dl);
+}
+
+/* The built plugins, for the checks that use real option schemas. */
+static bool build_plugins(kgm_plugin_path *sp) {
+    const char *bd = getenv("KGMTL_BUILD_DIR");
+    if (!bd) return false;
+    char p[KGM_PATH];
+    snprintf(p, sizeof p, "%s/plugins", bd);
+    kgm_plugin_path_init(sp);
+    cr_assert_eq(kgm_plugin_path_add(sp, p), KGM_OK);
+    return true;
+}
+
+Test(manifest, real_plugin_schemas_are_checked_at_their_positions) {
+    kgm_plugin_path sp;
+    if (!build_plugins(&sp)) cr_skip_test("KGMTL_BUILD_DIR is not set");
+    kgm_plugin_checker *pc;
+    cr_assert_eq(kgm_plugin_checker_new(&sp, &pc), KGM_OK);
+    eu_write(dir, "plug.yaml",
+             "tasks:\n"
+             "  - plugin: ctr\n"
+             "    options:\n"
+             "      hiden: 16\n"
+             "      dropout: 2\n"
+             "  - plugin: nope\n"
+             "  - plugin: kge\n"
+             "    options: {model: transx, margin: 2}\n");
+    kgm_manifest_opts o = {.check_task = kgm_plugin_check_task, .check_user = pc};
+    kgm_diag_list dl = load_bad("plug.yaml", &o);
+    cr_assert_eq(dl.n, 4);
+    expect_diag(&dl, 0, "plug.yaml", 4, 14, "task 'ctr' (plugin ctr): unknown option 'hiden' (did you mean 'hidden'?)");
+    expect_diag(&dl, 1, "plug.yaml", 5, 16, "option 'dropout'");
+    expect_diag(&dl, 2, "plug.yaml", 6, 5, "unknown plugin 'nope'");
+    expect_diag(&dl, 3, "plug.yaml", 8, 22, "option 'model'");
+    cr_assert_null(strstr(dl.items[2].msg, ".c:"), "no source positions of kgmtl itself: %s", dl.items[2].msg);
+    kgm_diag_list_destroy(&dl);
+    kgm_plugin_checker_free(pc);
+    kgm_plugin_path_destroy(&sp);
+}
+
+/* Every manifest shipped under experiments/ validates, plugins and options included. */
+Test(manifest, shipped_manifests_validate) {
+    const char *src = getenv("KGMTL_SOURCE_DIR");
+    kgm_plugin_path sp;
+    if (!src || !build_plugins(&sp)) cr_skip_test("KGMTL_SOURCE_DIR / KGMTL_BUILD_DIR are not set");
+    kgm_plugin_checker *pc;
+    cr_assert_eq(kgm_plugin_checker_new(&sp, &pc), KGM_OK);
+    kgm_manifest_opts o = {.check_task = kgm_plugin_check_task, .check_user = pc};
+    int n = 0;
+    static const char *const patterns[] = {"%s/experiments/*.yaml", "%s/experiments/*/*.yaml"};
+    for (int k = 0; k < 2; k++) {
+        char pat[KGM_PATH];
+        snprintf(pat, sizeof pat, patterns[k], src);
+        glob_t g;
+        if (glob(pat, 0, NULL, &g) != 0) continue;
+        for (size_t i = 0; i < g.gl_pathc; i++, n++) {
+            kgm_diag_list dl = {0};
+            kgm_manifest *m = NULL;
+            kgm_status st = kgm_manifest_load(g.gl_pathv[i], &o, &dl, &m);
+            if (st != KGM_OK) kgm_diag_print(&dl, stderr);
+            cr_expect_eq(st, KGM_OK, "%s does not validate", g.gl_pathv[i]);
+            kgm_manifest_free(m);
+            kgm_diag_list_destroy(&dl);
+        }
+        globfree(&g);
+    }
+    cr_assert_gt(n, 0, "no manifests under %s/experiments", src);
+    kgm_plugin_checker_free(pc);
+    kgm_plugin_path_destroy(&sp);
 }

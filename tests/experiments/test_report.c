@@ -77,6 +77,8 @@ Test(report, paired_t_test) {
     cr_assert_float_eq(kgm_stat_mean(x, 10), 14.48, 1e-12);
     cr_assert_float_eq(kgm_stat_std(b, 3), 0.02, 1e-12);
     cr_assert(isnan(kgm_stat_std(b, 1)));
+    double same[] = {0.4, 0.4, 0.4};
+    cr_assert_eq(kgm_stat_std(same, 3), 0, "no rounding noise for equal values");
 }
 
 Test(report, metric_direction_by_name) {
@@ -89,34 +91,6 @@ Test(report, metric_direction_by_name) {
 }
 
 /* ---- synthetic results tree ---- */
-
-static const double base_auc[] = {0.70, 0.72, 0.74}, alt_auc[] = {0.75, 0.78, 0.78};
-static const double base_ll[] = {0.50, 0.52, 0.48}, alt_ll[] = {0.45, 0.47, 0.46};
-
-static void make_tree(const char *base_name, bool with_sweep) {
-    char rel[256];
-    for (int s = 0; s < 3; s++) {
-        snprintf(rel, sizeof rel, "%s/seed-%d", base_name, s + 1);
-        eu_fake_run(dir, rel, base_auc[s], base_ll[s], 0.69 + 0.02 * s, true);
-        snprintf(rel, sizeof rel, "alt/seed-%d", s + 1);
-        eu_fake_run(dir, rel, alt_auc[s], alt_ll[s], 0.74 + 0.01 * s, true);
-    }
-    /* a failed and an unfinished run: listed, never averaged */
-    eu_fake_run(dir, "alt/seed-4", 0.1, 9.0, 0.1, false);
-    eu_write(dir, "alt/seed-4/FAILED", "numeric: step 12: task ctr: loss is NaN\n");
-    eu_fake_run(dir, "alt/seed-5", 0.2, 9.0, 0.2, false);
-    if (with_sweep) {
-        char buf[4096];
-        int o = snprintf(buf, sizeof buf, "# kgmtl sweep 1\ntitle\tsynthetic <sweep> & co\ndescription\ttest tree\n"
-                                          "manifest\texp.yaml\naxis\tencoder.kg\ttrue\tfalse\n");
-        for (int s = 1; s <= 3; s++)
-            o += snprintf(buf + o, sizeof buf - (size_t)o, "run\t%s\t%d\t%s/seed-%d\t1\tctr.auc=0.73,kge.mrr=0.41\n",
-                          base_name, s, base_name, s);
-        for (int s = 1; s <= 5; s++)
-            o += snprintf(buf + o, sizeof buf - (size_t)o, "run\talt\t%d\talt/seed-%d\t0\tctr.auc=0.73,kge.mrr=0.41\n", s, s);
-        eu_write(dir, "sweep.tsv", buf);
-    }
-}
 
 /* Fields of the summary.csv row for (group, task, metric, split); NULL if absent. */
 static char *summary_row(const char *csv, const char *group, const char *tms, char **f, int nf) {
@@ -162,7 +136,7 @@ static char *summary_of(const kgm_report_opts *o, int32_t want_runs, int32_t wan
 }
 
 Test(report, summary_csv_matches_hand_computed_statistics) {
-    make_tree("<base>&", true);
+    eu_fake_sweep(dir, "<base>&", true);
     char *csv = summary_of(NULL, 8, 6);
     const char *header = "group,seeds,task,metric,split,mean,std,n,delta,p_value,best\n";
     cr_assert_eq(strncmp(csv, header, strlen(header)), 0);
@@ -211,7 +185,7 @@ static int auc_lower(void *user, const char *plugin, const char *metric) {
 }
 
 Test(report, plugin_direction_hook_decides_the_best_row) {
-    make_tree("base", true);
+    eu_fake_sweep(dir, "base", true);
     int calls = 0;
     kgm_report_opts o = {.direction = auc_lower, .direction_user = &calls};
     char *csv = summary_of(&o, 8, 6), *f[11];
@@ -224,7 +198,7 @@ Test(report, plugin_direction_hook_decides_the_best_row) {
 }
 
 Test(report, discovery_without_sweep_file) {
-    make_tree("a-base", false);
+    eu_fake_sweep(dir, "a-base", false);
     char *csv = summary_of(NULL, 8, 6);
     kgm_report *r;
     /* "a-base" sorts first and is the baseline */
@@ -244,7 +218,7 @@ static int count(const char *s, const char *needle) {
 }
 
 Test(report, html_is_self_contained_escaped_and_complete) {
-    make_tree("<base>&", true);
+    eu_fake_sweep(dir, "<base>&", true);
     char html[2 * KGM_PATH];
     FILE *null = fopen("/dev/null", "w");
     cr_assert_eq(kgm_report_generate(dir, NULL, null, html, sizeof html), KGM_OK, "%s", kgm_error_message());

@@ -55,6 +55,9 @@ void kgm_diag_sort(kgm_diag_list *dl);
 void kgm_diag_print(const kgm_diag_list *dl, FILE *f);
 /* Free the entries. */
 void kgm_diag_list_destroy(kgm_diag_list *dl);
+/* `msg` without the "file.c:123: " source prefix of kgmtl error messages, for
+ * text shown to users (a pointer into msg). */
+const char *kgm_diag_strip_source(const char *msg);
 
 /* ---- schema ------------------------------------------------------------------ */
 
@@ -102,6 +105,16 @@ void kgm_key_range_text(const kgm_key_spec *s, char *buf, size_t n);
  * that the options match its schema). It reports problems with kgm_diag_add,
  * using t->where / t->opts[k].where as positions. */
 typedef void (*kgm_task_check_fn)(void *user, const kgm_task_spec *t, kgm_diag_list *diags);
+
+/* The plugin host's check, for kgm_manifest_opts.check_task: the plugin must
+ * load from the search path and the options must pass its schema (unknown
+ * option with "did you mean", type, range, choices), each problem at the
+ * option's position. Plugins are opened once per checker and cached. */
+typedef struct kgm_plugin_checker kgm_plugin_checker;
+struct kgm_plugin_path;
+kgm_status kgm_plugin_checker_new(const struct kgm_plugin_path *sp, kgm_plugin_checker **out);
+void kgm_plugin_checker_free(kgm_plugin_checker *pc); /* closes the plugins; NULL is fine */
+void kgm_plugin_check_task(void *checker, const kgm_task_spec *t, kgm_diag_list *diags);
 
 typedef struct kgm_manifest_opts {
     const char *output;          /* override the manifest's `output:` (NULL = keep) */

@@ -69,7 +69,8 @@ int kgm_report_plugin_direction(void *plugin_path, const char *plugin, const cha
 
 /* Mean of n values (NaN when n == 0). */
 double kgm_stat_mean(const double *x, int32_t n);
-/* Sample standard deviation, divisor n-1 (NaN when n < 2). */
+/* Sample standard deviation, divisor n-1 (NaN when n < 2; exactly 0 when the
+ * spread is below rounding, 1e-13 of the largest magnitude). */
 double kgm_stat_std(const double *x, int32_t n);
 /* Regularised incomplete beta function I_x(a, b), a, b > 0, 0 <= x <= 1
  * (continued fraction, Lentz's method). */
