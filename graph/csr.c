@@ -36,7 +36,7 @@ static void counting_sort(const int32_t *keys, int64_t m, int32_t n, int64_t *pt
     memset(ptr, 0, (size_t)(n + 1) * sizeof *ptr);
     for (int64_t k = 0; k < m; k++) ptr[keys[k] + 1]++;
     for (int32_t i = 0; i < n; i++) ptr[i + 1] += ptr[i];
-    int64_t *fill = malloc((size_t)(n ? n : 1) * sizeof *fill);
+    int64_t *fill = malloc((n > 0 ? (size_t)n : 1) * sizeof *fill);
     if (fill) {
         memcpy(fill, ptr, (size_t)n * sizeof *fill);
         for (int64_t k = 0; k < m; k++) order[fill[keys[k]]++] = k;

@@ -61,20 +61,40 @@ kgm_status kgm_graph_prop_coef(kgm_tape *tp, const kgm_graph_csr *g, kgm_graph_n
     return KGM_OK;
 }
 
+/* Rows of x are read in neighbour order, which the hardware prefetcher
+ * cannot guess: ask for the row PF_DIST entries ahead. */
+#define PF_DIST 8
+static inline void prefetch_row(const float *p, int32_t D) {
+    for (int32_t d = 0; d < D; d += 16) __builtin_prefetch(p + d, 0, 1);
+}
+
 static inline float coef_self(const kgm_prop_coef *c, int32_t i) { return c->self ? c->self[i] : c->self_c; }
 
-void kgm_graph_prop_fwd(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *x, int32_t D,
-                        float *y, int32_t ys, int32_t yo, float *acc) {
+/* The row kernels are compiled for AVX2 and AVX-512 as well (the project
+ * builds for baseline x86-64): the ifunc resolver picks one at load time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define KGM_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define KGM_MULTIVERSION
+#endif
+
+/* Rows are handed out in chunks of this many. */
+#define PROP_CHUNK 64
+
+KGM_MULTIVERSION
+static void fwd_rows(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *x, int32_t D, float *y,
+                     int32_t ys, int32_t yo, float *acc, int32_t i0, int32_t i1) {
     const int64_t *rp = g->rowptr;
     const int32_t *nbr = g->nbr;
-#pragma omp parallel for schedule(dynamic, 64) if ((g->nnz + g->n_nodes) * D > KGM_GRAPH_PAR_MIN)
-    for (int32_t i = 0; i < g->n_nodes; i++) {
+    int64_t nnz = g->nnz;
+    for (int32_t i = i0; i < i1; i++) {
         float *restrict yr = y + (size_t)i * ys + yo;
         const float *restrict xi = x + (size_t)i * D;
         float si = coef_self(c, i), ai = c->a ? c->a[i] : 1.0f;
         for (int32_t d = 0; d < D; d++) yr[d] = si * xi[d];
         for (int64_t k = rp[i]; k < rp[i + 1]; k++) {
             int32_t j = nbr[k];
+            if (k + PF_DIST < nnz) prefetch_row(x + (size_t)nbr[k + PF_DIST] * D, D);
             float cf = ai * (c->w ? c->w[k] : 1.0f) * (c->b ? c->b[j] : 1.0f);
             const float *restrict xj = x + (size_t)j * D;
             for (int32_t d = 0; d < D; d++) yr[d] += cf * xj[d];
@@ -86,12 +106,23 @@ void kgm_graph_prop_fwd(const kgm_graph_csr *g, const kgm_prop_coef *c, const fl
     }
 }
 
-void kgm_graph_prop_bwd(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *dy, int32_t ys,
-                        int32_t yo, int32_t D, float *dx, bool assign, float *acc) {
+void kgm_graph_prop_fwd(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *x, int32_t D,
+                        float *y, int32_t ys, int32_t yo, float *acc) {
+    int32_t n = g->n_nodes, chunks = (n + PROP_CHUNK - 1) / PROP_CHUNK;
+#pragma omp parallel for schedule(dynamic, 1) if ((g->nnz + n) * D > KGM_GRAPH_PAR_MIN)
+    for (int32_t ch = 0; ch < chunks; ch++) {
+        int32_t i0 = ch * PROP_CHUNK, i1 = i0 + PROP_CHUNK < n ? i0 + PROP_CHUNK : n;
+        fwd_rows(g, c, x, D, y, ys, yo, acc, i0, i1);
+    }
+}
+
+KGM_MULTIVERSION
+static void bwd_rows(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *dy, int32_t ys, int32_t yo,
+                     int32_t D, float *dx, bool assign, float *acc, int32_t j0, int32_t j1) {
     const int64_t *tp = g->t_rowptr, *perm = g->t_perm;
     const int32_t *td = g->t_dst;
-#pragma omp parallel for schedule(dynamic, 64) if ((g->nnz + g->n_nodes) * D > KGM_GRAPH_PAR_MIN)
-    for (int32_t j = 0; j < g->n_nodes; j++) {
+    int64_t nnz = g->nnz;
+    for (int32_t j = j0; j < j1; j++) {
         float *restrict dxr = dx + (size_t)j * D;
         const float *restrict dyj = dy + (size_t)j * ys + yo;
         float sj = coef_self(c, j), bj = c->b ? c->b[j] : 1.0f;
@@ -101,6 +132,7 @@ void kgm_graph_prop_bwd(const kgm_graph_csr *g, const kgm_prop_coef *c, const fl
             for (int32_t d = 0; d < D; d++) dxr[d] += sj * dyj[d];
         for (int64_t p = tp[j]; p < tp[j + 1]; p++) {
             int32_t i = td[p];
+            if (p + PF_DIST < nnz) prefetch_row(dy + (size_t)td[p + PF_DIST] * ys + yo, D);
             float cf = bj * (c->w ? c->w[perm[p]] : 1.0f) * (c->a ? c->a[i] : 1.0f);
             const float *restrict dyi = dy + (size_t)i * ys + yo;
             for (int32_t d = 0; d < D; d++) dxr[d] += cf * dyi[d];
@@ -109,6 +141,16 @@ void kgm_graph_prop_bwd(const kgm_graph_csr *g, const kgm_prop_coef *c, const fl
             float *restrict ar = acc + (size_t)j * D;
             for (int32_t d = 0; d < D; d++) ar[d] += dxr[d];
         }
+    }
+}
+
+void kgm_graph_prop_bwd(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *dy, int32_t ys,
+                        int32_t yo, int32_t D, float *dx, bool assign, float *acc) {
+    int32_t n = g->n_nodes, chunks = (n + PROP_CHUNK - 1) / PROP_CHUNK;
+#pragma omp parallel for schedule(dynamic, 1) if ((g->nnz + n) * D > KGM_GRAPH_PAR_MIN)
+    for (int32_t ch = 0; ch < chunks; ch++) {
+        int32_t j0 = ch * PROP_CHUNK, j1 = j0 + PROP_CHUNK < n ? j0 + PROP_CHUNK : n;
+        bwd_rows(g, c, dy, ys, yo, D, dx, assign, acc, j0, j1);
     }
 }
 

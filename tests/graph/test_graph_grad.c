@@ -74,13 +74,14 @@ static void check_relational(const kgm_graph_csr *g, const char *name) {
         int B = 2, Do = 3;
         gctx c = {.layer = L_RGCN_BASIS, .g = g, .mode = w0};
         snprintf(what, sizeof what, "%s rgcn_basis w0 %d", name, w0);
-        check(&c, (kgm_tensor *[]){T(n, D, 20, 1), T(D, B * Do, 21, 0.5f), T(R, B, 22, 1), T(D, Do, 23, 0.5f)},
-              w0 ? 4 : 3, what);
+        kgm_tensor *bin[4] = {T(n, D, 20, 1), T(D, B * Do, 21, 0.5f), T(R, B, 22, 1), w0 ? T(D, Do, 23, 0.5f) : NULL};
+        check(&c, bin, w0 ? 4 : 3, what);
         c.layer = L_RGCN_BLOCK;
         c.K = 2;
         snprintf(what, sizeof what, "%s rgcn_block w0 %d", name, w0);
         /* Din 4 = 2 blocks of 2, Dout 6 = 2 blocks of 3. */
-        check(&c, (kgm_tensor *[]){T(n, D, 24, 1), T(R * D, 3, 25, 0.5f), T(D, 6, 26, 0.5f)}, w0 ? 3 : 2, what);
+        kgm_tensor *kin[3] = {T(n, D, 24, 1), T(R * D, 3, 25, 0.5f), w0 ? T(D, 6, 26, 0.5f) : NULL};
+        check(&c, kin, w0 ? 3 : 2, what);
     }
     gctx c = {.layer = L_KGAT_SCORES, .g = g};
     snprintf(what, sizeof what, "%s kgat_scores", name);

@@ -332,6 +332,7 @@ Test(graph_store, csr_degrees_and_norms) {
     }
     for (int64_t k = 0; k < c.nnz; k++)
         cr_assert_float_eq(c.norm_sym[k], c.weight[k] / sqrt(c.deg_in[c.row[k]] * c.deg_out[c.nbr[k]]), 1e-6);
+    kgm_graph_csr_destroy(&cu);
     cr_assert_eq(kgm_graph_csr_build(g, &(kgm_graph_csr_opts){.inverse = true}, &cu), KGM_ERR_ARG);
     kgm_graph_csr_destroy(&c);
     kgm_graph_free(g);
