@@ -325,21 +325,25 @@ kgm_status kgm_checkpoint_load(const char *path, kgm_trainer *tr, kgm_ckpt_state
     }
     if ((st = ck_bin(path, &f, "rng", (size_t)(2 + tr->n_tasks) * sizeof(kgm_rng), &p, false))) goto done;
     kgm_hasher_update(&h, p, (size_t)(2 + tr->n_tasks) * sizeof(kgm_rng));
-    const kgm_rng *rngs = p;
+    /* msgpack bin bodies carry no alignment: copy out, never read through a
+     * struct pointer (UBSan: misaligned load). */
+    const unsigned char *rngs = p;
     const msgpack_object *ck = ck_get(&f, "checksum");
     if (!ck || ck->type != MSGPACK_OBJECT_POSITIVE_INTEGER || ck->via.u64 != kgm_hasher_final(&h))
         FAIL("%s: checkpoint checksum mismatch (corrupted file)", path);
-    tr->rng_order = rngs[0];
-    tr->rng_drop = rngs[1];
-    for (int k = 0; k < tr->n_tasks; k++) tr->t[k].ctx->rng = rngs[2 + k];
+    memcpy(&tr->rng_order, rngs, sizeof(kgm_rng));
+    memcpy(&tr->rng_drop, rngs + sizeof(kgm_rng), sizeof(kgm_rng));
+    for (int k = 0; k < tr->n_tasks; k++)
+        memcpy(&tr->t[k].ctx->rng, rngs + (size_t)(2 + k) * sizeof(kgm_rng), sizeof(kgm_rng));
     if ((st = ck_bin(path, &f, "weighting", sizeof(wstate), &p, false))) goto done;
-    const wstate *w = p;
-    memcpy(tr->gn_w, w->gn_w, sizeof tr->gn_w);
-    memcpy(tr->gn_l0, w->gn_l0, sizeof tr->gn_l0);
-    tr->gn_init = w->gn_init;
-    memcpy(tr->dwa_prev, w->dwa_prev, sizeof tr->dwa_prev);
-    tr->dwa_epochs = w->dwa_epochs;
-    for (int k = 0; k < tr->n_tasks; k++) tr->t[k].weight = w->weight[k];
+    wstate w;
+    memcpy(&w, p, sizeof w);
+    memcpy(tr->gn_w, w.gn_w, sizeof tr->gn_w);
+    memcpy(tr->gn_l0, w.gn_l0, sizeof tr->gn_l0);
+    tr->gn_init = w.gn_init;
+    memcpy(tr->dwa_prev, w.dwa_prev, sizeof tr->dwa_prev);
+    tr->dwa_epochs = w.dwa_epochs;
+    for (int k = 0; k < tr->n_tasks; k++) tr->t[k].weight = w.weight[k];
 done:
     ck_close(&f);
     return st;
