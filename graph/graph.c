@@ -506,24 +506,24 @@ kgm_status kgm_graph_stats_compute(const kgm_graph *g, kgm_graph_stats *s) {
 }
 
 void kgm_graph_stats_print(const kgm_graph_stats *s, FILE *f) {
-    fprintf(f, "%-20s %s\n", "kind", s->kind == KGM_GRAPH_KG ? "knowledge graph" : "social graph");
-    fprintf(f, "%-20s %s%s\n", "type", s->directed ? "directed" : "undirected",
+    fprintf(f, "%-22s %s\n", "kind", s->kind == KGM_GRAPH_KG ? "knowledge graph" : "social graph");
+    fprintf(f, "%-22s %s%s\n", "type", s->directed ? "directed" : "undirected",
             s->weighted ? ", weighted" : "");
-    fprintf(f, "%-20s %d\n", "nodes", s->n_nodes);
-    fprintf(f, "%-20s %lld\n", "edges", (long long)s->n_edges);
-    if (s->kind == KGM_GRAPH_KG) fprintf(f, "%-20s %d\n", "relations", s->n_rel);
-    fprintf(f, "%-20s %lld\n", "self-loops", (long long)s->n_self_loops);
-    fprintf(f, "%-20s %lld\n", "multi-edges", (long long)s->n_multi_edges);
-    fprintf(f, "%-20s %d\n", "isolated nodes", s->n_isolated);
-    fprintf(f, "%-20s %.4g\n", "density", s->density);
-    fprintf(f, "%-20s %.3f\n", "mean degree", s->mean_degree);
-    fprintf(f, "%-20s %d / %d / %d\n", "degree median/p99/max", s->median_degree, s->p99_degree,
+    fprintf(f, "%-22s %d\n", "nodes", s->n_nodes);
+    fprintf(f, "%-22s %lld\n", "edges", (long long)s->n_edges);
+    if (s->kind == KGM_GRAPH_KG) fprintf(f, "%-22s %d\n", "relations", s->n_rel);
+    fprintf(f, "%-22s %lld\n", "self-loops", (long long)s->n_self_loops);
+    fprintf(f, "%-22s %lld\n", "multi-edges", (long long)s->n_multi_edges);
+    fprintf(f, "%-22s %d\n", "isolated nodes", s->n_isolated);
+    fprintf(f, "%-22s %.4g\n", "density", s->density);
+    fprintf(f, "%-22s %.3f\n", "mean degree", s->mean_degree);
+    fprintf(f, "%-22s %d / %d / %d\n", "degree median/p99/max", s->median_degree, s->p99_degree,
             s->max_degree);
-    if (s->directed) fprintf(f, "%-20s %d / %d\n", "max in/out degree", s->max_in_degree, s->max_out_degree);
-    fprintf(f, "%-20s %d (largest %d nodes)\n", "components", s->n_components, s->largest_component);
-    if (s->directed) fprintf(f, "%-20s %.4f\n", "reciprocity", s->reciprocity);
-    fprintf(f, "%-20s %.4f\n", "transitivity", s->transitivity);
+    if (s->directed) fprintf(f, "%-22s %d / %d\n", "max in/out degree", s->max_in_degree, s->max_out_degree);
+    fprintf(f, "%-22s %d (largest %d nodes)\n", "components", s->n_components, s->largest_component);
+    if (s->directed) fprintf(f, "%-22s %.4f\n", "reciprocity", s->reciprocity);
+    fprintf(f, "%-22s %.4f\n", "transitivity", s->transitivity);
     if (s->weighted)
-        fprintf(f, "%-20s %.4g / %.4g / %.4g\n", "weight min/mean/max", s->weight_min, s->weight_mean,
+        fprintf(f, "%-22s %.4g / %.4g / %.4g\n", "weight min/mean/max", s->weight_min, s->weight_mean,
                 s->weight_max);
 }

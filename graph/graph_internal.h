@@ -16,6 +16,36 @@
 /* Loops with less work than this (elements touched) stay on one thread. */
 #define KGM_GRAPH_PAR_MIN 32768
 
+/* Hot row kernels are compiled for AVX-512 and AVX2 as well (the project
+ * builds for baseline x86-64); the ifunc resolver picks one at load time.
+ * C11 mode disables FMA contraction, so every variant gives the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define KGM_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define KGM_MULTIVERSION
+#endif
+
+/* tanh as a clamped rational function (the minimax approximation used by
+ * Eigen), within 4e-7 of tanhf everywhere and branch-free, so loops over it
+ * vectorise; libm's tanhf is scalar and dominated KGAT's run time. */
+static inline float kgm_graph_tanhf(float x) {
+    const float clamp = 7.90531110763549805f;
+    float xc = x > clamp ? clamp : (x < -clamp ? -clamp : x);
+    float x2 = xc * xc;
+    float p = -2.76076847742355e-16f;
+    p = p * x2 + 2.00018790482477e-13f;
+    p = p * x2 + -8.60467152213735e-11f;
+    p = p * x2 + 5.12229709037114e-08f;
+    p = p * x2 + 1.48572235717979e-05f;
+    p = p * x2 + 6.37261928875436e-04f;
+    p = p * x2 + 4.89352455891786e-03f;
+    float q = 1.19825839466702e-06f;
+    q = q * x2 + 1.18534705686654e-04f;
+    q = q * x2 + 2.26843463243900e-03f;
+    q = q * x2 + 4.89352518554385e-03f;
+    return xc * p / q;
+}
+
 struct kgm_graph {
     igraph_t ig;
     kgm_graph_kind kind;

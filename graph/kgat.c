@@ -36,6 +36,43 @@ static void project(const float *blk, int64_t E, const float *wr, int32_t D, int
                 proj, Dr);
 }
 
+/* Entries are handed to threads in chunks of this many. */
+#define KGAT_CHUNK 256
+
+/* Scores of entries [p0, p1) of one relation from its projections P: rows
+ * [0, E) heads, [E, 2E) tails. The head rows are overwritten with
+ * u = tanh(x_i W_r + e_r) (first, in a loop that vectorises). */
+KGM_MULTIVERSION
+static void fwd_entries(float *P, int64_t E, int32_t Dr, const float *e, const int64_t *ks, float *y, int64_t p0,
+                        int64_t p1) {
+    for (int64_t p = p0; p < p1; p++) {
+        float *restrict u = P + (size_t)p * Dr;
+        const float *restrict pt = P + (size_t)(E + p) * Dr;
+        for (int32_t c = 0; c < Dr; c++) u[c] = kgm_graph_tanhf(u[c] + e[c]);
+        float acc = 0;
+        for (int32_t c = 0; c < Dr; c++) acc += pt[c] * u[c];
+        y[ks[p]] = acc;
+    }
+}
+
+/* Gradients of the projections for entries [p0, p1): dP rows [0, E) for
+ * the heads (through the tanh), [E, 2E) for the tails. */
+KGM_MULTIVERSION
+static void bwd_entries(float *P, int64_t E, int32_t Dr, const float *e, const int64_t *ks, const float *dy,
+                        float *dP, int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; p++) {
+        float gk = dy[ks[p]];
+        float *restrict u = P + (size_t)p * Dr;
+        const float *restrict pt = P + (size_t)(E + p) * Dr;
+        float *restrict dh = dP + (size_t)p * Dr, *restrict dt = dP + (size_t)(E + p) * Dr;
+        for (int32_t c = 0; c < Dr; c++) u[c] = kgm_graph_tanhf(u[c] + e[c]);
+        for (int32_t c = 0; c < Dr; c++) {
+            dt[c] = gk * u[c];
+            dh[c] = gk * pt[c] * (1.0f - u[c] * u[c]);
+        }
+    }
+}
+
 static void kgat_bw(kgm_tape *tp, kgm_node *n) {
     kgat_saved *s = n->saved;
     const kgm_graph_csr *g = s->g;
@@ -48,18 +85,10 @@ static void kgat_bw(kgm_tape *tp, kgm_node *n) {
         const float *W = wr->data + (size_t)r * D * Dr, *e = er->data + (size_t)r * Dr;
         gather_rel(g, r, x->data, D, s->blk);
         project(s->blk, E, W, D, Dr, s->proj);
-        float *P = s->proj, *dP = s->dproj;
+        float *dP = s->dproj;
 #pragma omp parallel for schedule(static) if (E * Dr > KGM_GRAPH_PAR_MIN)
-        for (int64_t p = 0; p < E; p++) {
-            float gk = y->grad[ks[p]];
-            const float *ph = P + (size_t)p * Dr, *pt = P + (size_t)(E + p) * Dr;
-            float *dh = dP + (size_t)p * Dr, *dt = dP + (size_t)(E + p) * Dr;
-            for (int32_t c = 0; c < Dr; c++) {
-                float u = tanhf(ph[c] + e[c]);
-                dt[c] = gk * u;
-                dh[c] = gk * pt[c] * (1.0f - u * u);
-            }
-        }
+        for (int64_t p0 = 0; p0 < E; p0 += KGAT_CHUNK)
+            bwd_entries(s->proj, E, Dr, e, ks, y->grad, dP, p0, p0 + KGAT_CHUNK < E ? p0 + KGAT_CHUNK : E);
         if (wr->grad)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, Dr, (int)(2 * E), 1.0f, s->blk, D, dP, Dr,
                         1.0f, wr->grad + (size_t)r * D * Dr, Dr);
@@ -133,14 +162,9 @@ kgm_status kgm_graph_kgat_scores(kgm_tape *tp, const kgm_graph_csr *g, kgm_tenso
         const float *e = er->data + (size_t)r * Dr;
         gather_rel(g, r, x->data, D, s->blk);
         project(s->blk, E, wr->data + (size_t)r * D * Dr, D, Dr, s->proj);
-        const float *P = s->proj;
 #pragma omp parallel for schedule(static) if (E * Dr > KGM_GRAPH_PAR_MIN)
-        for (int64_t p = 0; p < E; p++) {
-            const float *ph = P + (size_t)p * Dr, *pt = P + (size_t)(E + p) * Dr;
-            float acc = 0;
-            for (int32_t c = 0; c < Dr; c++) acc += pt[c] * tanhf(ph[c] + e[c]);
-            y->data[ks[p]] = acc;
-        }
+        for (int64_t p0 = 0; p0 < E; p0 += KGAT_CHUNK)
+            fwd_entries(s->proj, E, Dr, e, ks, y->data, p0, p0 + KGAT_CHUNK < E ? p0 + KGAT_CHUNK : E);
     }
     if (need) {
         KGM_TRY(kgm_tape_alloc(tp, nb * Dr * sizeof(float), (void **)&s->dproj));

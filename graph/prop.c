@@ -70,14 +70,6 @@ static inline void prefetch_row(const float *p, int32_t D) {
 
 static inline float coef_self(const kgm_prop_coef *c, int32_t i) { return c->self ? c->self[i] : c->self_c; }
 
-/* The row kernels are compiled for AVX2 and AVX-512 as well (the project
- * builds for baseline x86-64): the ifunc resolver picks one at load time. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define KGM_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define KGM_MULTIVERSION
-#endif
-
 /* Rows are handed out in chunks of this many. */
 #define PROP_CHUNK 64
 

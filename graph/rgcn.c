@@ -156,21 +156,22 @@ static void block_bw(kgm_tape *tp, kgm_node *n) {
         }
     }
     if (q->grad) {
-        /* One task per (relation, block): its Q_rb gradient is private. */
-        int32_t tasks = g->n_rel * B;
+        /* One task per relation: its Q_r gradient is private, and every
+         * entry's rows are read once for all blocks. */
 #pragma omp parallel for schedule(dynamic, 1) if (work > KGM_GRAPH_PAR_MIN)
-        for (int32_t t = 0; t < tasks; t++) {
-            int32_t r = t / B, b = t % B;
-            float *restrict dQ = q->grad + ((size_t)r * Din + (size_t)b * bi) * bo;
+        for (int32_t r = 0; r < g->n_rel; r++) {
+            float *restrict dQr = q->grad + (size_t)r * Din * bo;
             for (int64_t p = g->rel_ptr[r]; p < g->rel_ptr[r + 1]; p++) {
                 int64_t k = g->rel_perm[p];
                 float c = g->norm_rel[k];
-                const float *xj = x->data + (size_t)g->nbr[k] * Din + (size_t)b * bi;
-                const float *dy = y->grad + (size_t)g->row[k] * Do + (size_t)b * bo;
-                for (int32_t pp = 0; pp < bi; pp++) {
-                    float cx = c * xj[pp];
-                    for (int32_t o = 0; o < bo; o++) dQ[pp * bo + o] += cx * dy[o];
-                }
+                const float *xj = x->data + (size_t)g->nbr[k] * Din;
+                const float *dy = y->grad + (size_t)g->row[k] * Do;
+                for (int32_t b = 0; b < B; b++)
+                    for (int32_t pp = 0; pp < bi; pp++) {
+                        float cx = c * xj[b * bi + pp];
+                        float *restrict dq = dQr + (size_t)(b * bi + pp) * bo;
+                        for (int32_t o = 0; o < bo; o++) dq[o] += cx * dy[b * bo + o];
+                    }
             }
         }
     }
