@@ -494,7 +494,8 @@ static const kgm_key_spec schema[] = {
     {"published", KGM_KEY_SPECIAL, NOOFF, "\"\"", NR, NULL,
      "published figures to show beside ours: mapping task.metric: value, or \"metric=value,...\""},
     {"ablate", KGM_KEY_SPECIAL, NOOFF, "none", NR, NULL, "ablation axes: dotted key -> list of values"},
-    {"ablate_mode", KGM_KEY_SPECIAL, NOOFF, "grid", NR, "grid|zip", "grid: every combination; zip: i-th values together"},
+    {"ablate_mode", KGM_KEY_SPECIAL, NOOFF, "grid", NR, "grid|zip|one_at_a_time",
+     "grid: every combination; zip: i-th values together; one_at_a_time: the baseline, then one axis changed at a time"},
     {"tasks", KGM_KEY_SPECIAL, NOOFF, "none (required)", NR, NULL, "list of task entries (at least one)"},
 
     /* dataset -> data */
@@ -1346,14 +1347,17 @@ static kgm_status load_ablation(kgm_manifest *m, const ynode *root, kgm_diag_lis
     ynode *mode = yn_get(root, "ablate_mode", NULL);
     if (mode && mode->kind != YN_NULL) {
         WHERE(mode, w);
-        if (mode->kind != YN_SCALAR || (strcmp(mode->text, "grid") && strcmp(mode->text, "zip"))) {
+        if (mode->kind != YN_SCALAR || !in_choices("grid|zip|one_at_a_time", mode->text)) {
             suggester sg;
             char sug[160];
             sug_init(&sg, mode->kind == YN_SCALAR ? mode->text : "");
-            choices_suggest(&sg, "grid|zip");
-            kgm_diag_add(dl, w, "ablate_mode: '%s' is not one of grid, zip%s", mode->kind == YN_SCALAR ? mode->text : "?",
-                         sug_text(&sg, sug, sizeof sug));
-        } else p->zip = !strcmp(mode->text, "zip");
+            choices_suggest(&sg, "grid|zip|one_at_a_time");
+            kgm_diag_add(dl, w, "ablate_mode: '%s' is not one of grid, zip, one_at_a_time%s",
+                         mode->kind == YN_SCALAR ? mode->text : "?", sug_text(&sg, sug, sizeof sug));
+        } else {
+            p->zip = !strcmp(mode->text, "zip");
+            p->one_at_a_time = !strcmp(mode->text, "one_at_a_time");
+        }
     }
     ynode *ab = yn_get(root, "ablate", NULL);
     if (!ab || ab->kind == YN_NULL || (ab->kind == YN_MAP && ab->n == 0)) return KGM_OK;
@@ -1448,6 +1452,8 @@ static kgm_status expand(kgm_manifest *m, kgm_diag_list *dl) {
     int64_t points = 1;
     if (p->n_axes > 0) {
         if (p->zip) points = p->axes[0].n_values;
+        else if (p->one_at_a_time)
+            for (int32_t i = 0; i < p->n_axes; i++) points += p->axes[i].n_values - 1;
         else
             for (int32_t i = 0; i < p->n_axes && points <= MAX_RUNS; i++) points *= p->axes[i].n_values;
     }
@@ -1465,24 +1471,37 @@ static kgm_status expand(kgm_manifest *m, kgm_diag_list *dl) {
     if (!names) return KGM_ERR(KGM_ERR_NOMEM, "out of memory");
     for (int32_t pt = 0; pt < p->n_points; pt++) {
         int32_t *idx = &m->point_vals[pt * na];
-        /* grid: first axis outermost (slowest), so point 0 is all first values */
-        int32_t rem = pt;
+        /* grid: first axis outermost (slowest), so point 0 is all first values;
+         * one at a time: point 0 is all first values, then each later value of
+         * each axis alone */
+        int32_t rem = pt, varied = -1;
         for (int32_t a = na - 1; a >= 0; a--) {
             if (p->zip) idx[a] = pt;
+            else if (p->one_at_a_time) idx[a] = 0;
             else {
                 idx[a] = rem % p->axes[a].n_values;
                 rem /= p->axes[a].n_values;
             }
         }
+        for (int32_t a = 0, k = pt - 1; p->one_at_a_time && pt > 0 && a < na; a++) {
+            if (k < p->axes[a].n_values - 1) {
+                idx[a] = k + 1;
+                varied = a;
+                break;
+            }
+            k -= p->axes[a].n_values - 1;
+        }
         char raw[512] = "";
         size_t o = 0;
         for (int32_t a = 0; a < na; a++) {
             if (m->axes[a].kind == 3 && na > 1) continue; /* published values do not name runs */
+            if (p->one_at_a_time && a != varied) continue;  /* named by the one changed axis */
             int k = snprintf(raw + o, sizeof raw - o, "%s%s=%s", o ? "," : "", p->axes[a].label,
                              p->axes[a].values[idx[a]]);
             if (k > 0) o = o + (size_t)k < sizeof raw ? o + (size_t)k : sizeof raw - 1;
         }
         if (na == 0) snprintf(raw, sizeof raw, "default");
+        else if (p->one_at_a_time && pt == 0) snprintf(raw, sizeof raw, "baseline");
         char safe[128];
         sanitize(raw, safe, 100);
         /* unique names: append the point number on a clash */

@@ -115,7 +115,7 @@ void kgm_runner_print_plan(const kgm_manifest *m, const kgm_runner_opts *o, FILE
     for (int32_t a = 0; a < p->n_axes; a++) {
         fprintf(f, "  axis %-28s ", p->axes[a].key);
         for (int32_t v = 0; v < p->axes[a].n_values; v++) fprintf(f, "%s%s", v ? " | " : "", p->axes[a].values[v]);
-        fprintf(f, "%s\n", a == 0 && p->n_axes > 1 ? (p->zip ? "   (zip)" : "   (grid)") : "");
+        fprintf(f, "%s\n", a == 0 && p->n_axes > 1 ? (p->zip ? "   (zip)" : p->one_at_a_time ? "   (one at a time)" : "   (grid)") : "");
     }
     int gw = 5;
     for (int32_t i = 0; i < p->n_runs; i++) {

@@ -90,7 +90,7 @@ static void ablation_table(FILE *f, const kgm_report *r, int32_t split) {
         bool base = g == r->baseline && r->n_groups > 1;
         fprintf(f, "<tr%s><td class=\"g\">", base ? " class=\"base\"" : "");
         esc(f, r->groups[g].name);
-        if (base) fprintf(f, "<span class=\"tag\">baseline</span>");
+        if (rp_base_tag(r, g)) fprintf(f, "<span class=\"tag\">baseline</span>");
         fprintf(f, "</td>");
         for (int32_t i = 0; i < nc; i++) {
             const rp_cell *cell = cell_at(r, g, cols[i]);
@@ -104,14 +104,15 @@ static void ablation_table(FILE *f, const kgm_report *r, int32_t split) {
             fprintf(f, "<td%s title=\"n=%d, seeds %s\">%s%s", cell->best ? " class=\"best\"" : "", cell->n, cell->seeds,
                     cell->best ? "★ " : "", m);
             if (cell->n >= 2) {
-                rp_fmt(s, sizeof s, cell->std);
+                rp_fmt_delta(s, sizeof s, cell->std, cell->mean);
                 fprintf(f, " <span class=\"sd\">± %s</span>", s);
             }
             if (!base && r->n_groups > 1 && !isnan(cell->delta)) {
-                bool better = col->higher ? cell->delta > 0 : cell->delta < 0;
-                const char *cls = cell->delta == 0 ? "flat" : better ? "up" : "down";
                 rp_fmt_delta(d, sizeof d, cell->delta, cell_at(r, r->baseline, cols[i])->mean);
-                fprintf(f, "<span class=\"d %s\">Δ %s%s", cls, cell->delta > 0 ? "+" : "", d);
+                double shown = strtod(d, NULL); /* what the reader sees decides the colour */
+                bool better = col->higher ? shown > 0 : shown < 0;
+                const char *cls = shown == 0 ? "flat" : better ? "up" : "down";
+                fprintf(f, "<span class=\"d %s\">Δ %s%s", cls, shown > 0 ? "+" : "", d);
                 if (!isnan(cell->p)) {
                     snprintf(p, sizeof p, cell->p < 0.001 ? "%.1e" : "%.3f", cell->p);
                     fprintf(f, " <span class=\"p%s\">p=%s</span>", cell->p < 0.05 ? " sig" : "", p);
@@ -168,7 +169,7 @@ static void published_section(FILE *f, const kgm_report *r, int32_t split) {
                 char a[48], m[48], s[48], d[48];
                 rp_fmt(a, sizeof a, pv);
                 rp_fmt(m, sizeof m, cell->mean);
-                rp_fmt(s, sizeof s, cell->std);
+                rp_fmt_delta(s, sizeof s, cell->std, cell->mean);
                 rp_fmt(d, sizeof d, cell->n ? cell->mean - pv : NAN);
                 fprintf(f, "<tr><td class=\"g\">");
                 esc(f, r->groups[g].name);

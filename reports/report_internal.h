@@ -98,6 +98,8 @@ kgm_status rp_summarize(kgm_report *r, const kgm_report_opts *opts);
 int32_t rp_cols_of_split(const kgm_report *r, int32_t split, int32_t *cols, int32_t cap);
 /* The split shown in the main table: "test" when present, else "valid", else -1. */
 int32_t rp_main_split(const kgm_report *r);
+/* Whether group g is the baseline and its name does not already say so. */
+bool rp_base_tag(const kgm_report *r, int32_t g);
 /* Format a number for tables (4 significant decimals, scientific when tiny/huge). */
 void rp_fmt(char *buf, size_t n, double v);
 /* Format a difference with the decimals of the reference value it is relative to. */

@@ -23,6 +23,7 @@ void rp_fmt_delta(char *buf, size_t n, double d, double ref) {
     double a = fabs(ref);
     if (!isnan(d) && !isnan(ref) && a >= 1e-3 && a < 1e5 && fabs(d) < 1e5) snprintf(buf, n, "%.*f", a >= 100 ? 2 : 4, d);
     else rp_fmt(buf, n, d);
+    if (buf[0] == '-' && strtod(buf, NULL) == 0) memmove(buf, buf + 1, strlen(buf)); /* no "-0.0000" */
 }
 
 FILE *rp_open_tmp(const char *path, char *tmp, size_t n) {
@@ -288,11 +289,16 @@ static void pad(FILE *f, const char *s, int width, bool right) {
         for (int i = 0; i < n; i++) fputc(' ', f);
 }
 
+/* Whether group g needs a "baseline" mark (not when it is already called so). */
+bool rp_base_tag(const kgm_report *r, int32_t g) {
+    return g == r->baseline && r->n_groups > 1 && strcmp(r->groups[g].name, "baseline") != 0;
+}
+
 /* Text of a terminal cell. */
 static void cell_text(const rp_cell *cell, char *buf, size_t n) {
     char m[48], sd[48];
     rp_fmt(m, sizeof m, cell->mean);
-    rp_fmt(sd, sizeof sd, cell->std);
+    rp_fmt_delta(sd, sizeof sd, cell->std, cell->mean);
     if (!cell->n) snprintf(buf, n, "—");
     else if (cell->n < 2) snprintf(buf, n, "%s%s", m, cell->best ? "*" : " ");
     else snprintf(buf, n, "%s ± %s%s", m, sd, cell->best ? "*" : " ");
@@ -319,7 +325,7 @@ void kgm_report_print_table(const kgm_report *r, FILE *f) {
             if ((strchr(r->tasks.s[r->cols[all[i]].task], '@') != NULL) == (pass == 1)) cols[nc++] = all[i];
     int gw = 5;
     for (int32_t g = 0; g < r->n_groups; g++) {
-        int w = u8width(r->groups[g].name) + (g == r->baseline && r->n_groups > 1 ? 11 : 0);
+        int w = u8width(r->groups[g].name) + (rp_base_tag(r, g) ? 11 : 0);
         if (w > gw) gw = w;
     }
     if (gw > 60) gw = 60;
@@ -355,7 +361,7 @@ void kgm_report_print_table(const kgm_report *r, FILE *f) {
         for (int32_t g = 0; g < r->n_groups; g++) {
             char name[200], t[128];
             snprintf(name, sizeof name, "%.*s%s", gw, r->groups[g].name,
-                     g == r->baseline && r->n_groups > 1 ? " (baseline)" : "");
+                     rp_base_tag(r, g) ? " (baseline)" : "");
             pad(f, name, gw, false);
             for (int32_t c = c0; c < c1; c++) {
                 cell_text(&r->cells[(size_t)g * r->n_cols + cols[c]], t, sizeof t);

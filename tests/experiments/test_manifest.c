@@ -439,6 +439,37 @@ Test(manifest, zip_ablation_task_axes_and_seed_count) {
     kgm_manifest_free(m);
 }
 
+Test(manifest, one_at_a_time_ablation) {
+    eu_write(dir, "oat.yaml",
+             "tasks:\n  - plugin: ctr\n"
+             "seeds: [1, 2, 3]\n"
+             "ablate_mode: one_at_a_time\n"
+             "ablate:\n"
+             "  encoder.kg: [true, false]\n"
+             "  encoder.text: [hash, \"off\", vectors]\n"
+             "  encoder.text_path: [vec.txt]\n"
+             "  optimisation.weighting: [equal, uncertainty]\n");
+    kgm_manifest *m = load_ok("oat.yaml");
+    const kgm_plan *p = kgm_manifest_plan(m);
+    cr_assert(p->one_at_a_time);
+    cr_assert_eq(p->n_points, 1 + 1 + 2 + 0 + 1);
+    cr_assert_eq(p->n_runs, 15);
+    static const char *const names[] = {"baseline", "kg=false", "text=off", "text=vectors", "weighting=uncertainty"};
+    for (int32_t i = 0; i < p->n_runs; i++) {
+        cr_assert_str_eq(p->runs[i].group, names[i / 3]);
+        cr_assert_eq(p->runs[i].baseline, i < 3);
+    }
+    cr_assert_eq(kgm_manifest_materialize(m, 9, cfg), KGM_OK); /* text=vectors */
+    cr_assert(cfg->encoder.kg);
+    cr_assert_str_eq(cfg->encoder.text, "vectors");
+    cr_assert_str_eq(cfg->encoder.text_path, "vec.txt");
+    cr_assert_str_eq(cfg->train.weighting, "equal");
+    cr_assert_eq(kgm_manifest_materialize(m, 3, cfg), KGM_OK); /* kg=false */
+    cr_assert_not(cfg->encoder.kg);
+    cr_assert_str_eq(cfg->encoder.text, "hash");
+    kgm_manifest_free(m);
+}
+
 Test(manifest, output_override_and_plain_runs) {
     eu_write(dir, "one.yaml", "tasks:\n  - plugin: ctr\nseeds: [5, 6]\noutput: r/x\n");
     char p[2 * KGM_PATH];

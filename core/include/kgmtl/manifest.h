@@ -4,8 +4,8 @@
  * configuration (sections dataset, encoder, mixer, tasks, optimisation,
  * evaluation, plus seed(s), output and published figures), optionally
  * inherited from another manifest with `base:`, and an `ablate:` block whose
- * axes (dotted key → list of values) are expanded as a grid (or zipped) and
- * crossed with the seeds. Each (grid point, seed) is one run.
+ * axes (dotted key → list of values) are expanded as a grid (or zipped, or
+ * one axis at a time from the baseline) and crossed with the seeds. Each (grid point, seed) is one run.
  *
  * Loading parses with libfyaml (event API, so every key and value keeps its
  * file:line:column), merges the `base:` chain, and validates EVERYTHING before
@@ -132,7 +132,8 @@ typedef struct kgm_plan_axis {
 
 /* One run: grid point × seed. */
 typedef struct kgm_plan_run {
-    char group[128];        /* readable name of the grid point ("kg=false,weighting=equal") */
+    char group[128];        /* readable name of the grid point ("kg=false,weighting=equal";
+                               one_at_a_time: "baseline", "kg=false", ...) */
     char dir[KGM_PATH];     /* output directory of the run */
     char rel[KGM_PATH];     /* the same, relative to the experiment's output */
     uint64_t seed;
@@ -147,6 +148,7 @@ typedef struct kgm_plan {
     char manifest[KGM_PATH];
     char output[KGM_PATH];  /* experiment output directory */
     bool zip;               /* ablate_mode: zip */
+    bool one_at_a_time;     /* ablate_mode: one_at_a_time */
     int32_t n_axes;
     kgm_plan_axis *axes;
     int32_t n_points;
