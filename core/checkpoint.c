@@ -37,7 +37,10 @@ kgm_status kgm_checkpoint_save(const char *path, const kgm_trainer *tr, const kg
     const kgm_params *ps = tr->ps;
     kgm_hasher h;
     kgm_hasher_init(&h);
-    kgm_hasher_update(&h, tr->cfg, sizeof *tr->cfg);
+    /* the configuration enters as its hash (which leaves out the output path
+     * and the run name, so equal runs in different directories agree) */
+    uint64_t cfg_hash = kgm_run_config_hash(tr->cfg);
+    kgm_hasher_update(&h, &cfg_hash, sizeof cfg_hash);
     msgpack_pack_map(&pk, 14);
     pk_str(&pk, "magic");
     pk_str(&pk, KGM_CKPT_MAGIC);
@@ -286,7 +289,19 @@ kgm_status kgm_checkpoint_load(const char *path, kgm_trainer *tr, kgm_ckpt_state
     kgm_hasher h;
     kgm_hasher_init(&h);
     if ((st = ck_bin(path, &f, "config", sizeof *tr->cfg, &p, false))) goto done;
-    kgm_hasher_update(&h, p, sizeof *tr->cfg);
+    {
+        /* the stored configuration must be intact: its hash is the recorded one */
+        kgm_run_config *stored = malloc(sizeof *stored);
+        if (!stored) {
+            st = KGM_ERR(KGM_ERR_NOMEM, "checkpoint configuration");
+            goto done;
+        }
+        memcpy(stored, p, sizeof *stored);
+        uint64_t sh = kgm_run_config_hash(stored);
+        free(stored);
+        if (sh != hsh->via.u64) FAIL("%s: the stored configuration is corrupted (hash mismatch)", path);
+        kgm_hasher_update(&h, &sh, sizeof sh);
+    }
     for (int32_t i = 0; i < ps->n; i++) {
         const msgpack_object *e = &pa->via.array.ptr[i];
         kgm_param *q = &ps->p[i];

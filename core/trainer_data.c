@@ -526,14 +526,17 @@ static kgm_status view_tabular(kgm_trainer *tr, kgm_run_task *t) {
         for (int64_t i = 0; i < tab->rows; i++) {
             if (a[i] != s) continue;
             float y;
-            if (col->type == KGM_COL_NUMERIC) y = col->num[i];
-            else if (col->type == KGM_COL_CATEGORICAL) y = (float)col->cat[i];
-            else {
+            if (col->type == KGM_COL_NUMERIC) {
+                y = col->num[i];
+                if (isnan(y)) continue; /* missing label: not a sample of this task */
+            } else if (col->type == KGM_COL_CATEGORICAL) {
+                if (col->cat[i] < 0) continue; /* missing level */
+                y = (float)col->cat[i];
+            } else {
                 free(a);
                 return KGM_ERR(KGM_ERR_ARG, "task '%s': label column '%s' must be numeric or categorical", t->spec->name,
                                t->spec->label);
             }
-            if (isnan(y) || y < 0) continue; /* missing label: not a sample of this task */
             v->row[v->n] = i;
             v->label[v->n] = y;
             v->n++;
