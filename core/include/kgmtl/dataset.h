@@ -285,9 +285,9 @@ void kgm_dataset_summary(const kgm_dataset *ds, FILE *out);
 
 /* Streaming 64-bit non-cryptographic hash (file checksums, fingerprints). */
 typedef struct kgm_hasher {
-    uint64_t h;
+    uint64_t lane[4]; /* four independent lanes over 32-byte blocks */
     uint64_t total;
-    uint8_t tail[8];
+    uint8_t tail[32];
     uint32_t ntail;
 } kgm_hasher;
 void kgm_hasher_init(kgm_hasher *s);
