@@ -84,7 +84,7 @@ static void check_layer(gctx *c, const int (*shape)[2], int n_in, const char *na
 }
 
 Test(determinism, every_layer_runs_and_threads) {
-    kgm_graph *g = gt_random_kg(3000, 20, 5, 20000, 77);
+    kgm_graph *g = gt_random_kg(1500, 20, 5, 8000, 77);
     kgm_graph_csr c = gt_csr(g, true, false);
     int N = c.n_nodes, R = c.n_rel;
     gctx ctx = {.g = &c, .norm = KGM_GRAPH_NORM_SYM, .self_loops = true};
@@ -116,7 +116,7 @@ Test(determinism, every_layer_runs_and_threads) {
 }
 
 Test(determinism, weighted_social_views) {
-    kgm_graph *g = gt_random_social(4000, 30, 30000, false, true, 78);
+    kgm_graph *g = gt_random_social(1500, 30, 8000, false, true, 78);
     kgm_graph_csr c = gt_csr(g, false, false);
     int N = c.n_nodes;
     gctx ctx = {.g = &c, .norm = KGM_GRAPH_NORM_ROW, .self_loops = false};
