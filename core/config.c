@@ -68,6 +68,7 @@ void kgm_run_config_default(kgm_run_config *c) {
     t->arena_mb = 256;
     c->eval.test = true;
     c->eval.cold = true;
+    SET(c->eval.fusion, "off");
     SET(c->output, "results/run");
 }
 
@@ -77,6 +78,8 @@ void kgm_task_spec_default(kgm_task_spec *t) {
     t->weight = 1.0;
     t->lr_mult = 1.0;
     t->every = 1;
+    t->consistency_weight = 0.1;
+    snprintf(t->consistency_distance, sizeof t->consistency_distance, "sq");
 }
 
 uint64_t kgm_run_config_hash(const kgm_run_config *c) {
@@ -157,6 +160,7 @@ kgm_status kgm_run_config_write_yaml(const kgm_run_config *c, FILE *o) {
     ys(o, 2, "fusion", e->fusion);
     yi(o, 2, "tab_cat_dim", e->tab_cat_dim);
     yd(o, 2, "dropout", e->dropout);
+    yi(o, 2, "cross_compress", e->cross_compress);
     const kgm_mixer_cfg *m = &c->mixer;
     fprintf(o, "mixer:\n");
     ys(o, 2, "kind", m->kind);
@@ -167,6 +171,8 @@ kgm_status kgm_run_config_write_yaml(const kgm_run_config *c, FILE *o) {
     yi(o, 2, "levels", m->levels);
     yi(o, 2, "tower_hidden", m->tower_hidden);
     yd(o, 2, "dropout", m->dropout);
+    yb(o, 2, "cross_stitch_per_channel", m->cross_stitch_per_channel);
+    ys(o, 2, "connections", m->connections);
     fprintf(o, "tasks:\n");
     for (int i = 0; i < c->n_tasks; i++) {
         const kgm_task_spec *t = &c->tasks[i];
@@ -177,6 +183,11 @@ kgm_status kgm_run_config_write_yaml(const kgm_run_config *c, FILE *o) {
         yi(o, 4, "every", t->every);
         yi(o, 4, "batch_size", t->batch_size);
         if (t->label[0]) ys(o, 4, "label", t->label);
+        if (t->consistency_with[0]) {
+            ys(o, 4, "consistency_with", t->consistency_with);
+            yd(o, 4, "consistency_weight", t->consistency_weight);
+            ys(o, 4, "consistency_distance", t->consistency_distance);
+        }
         if (t->n_opts) {
             fprintf(o, "    options:\n");
             for (int k = 0; k < t->n_opts; k++) ys(o, 6, t->opts[k].key, t->opts[k].value);
@@ -206,6 +217,9 @@ kgm_status kgm_run_config_write_yaml(const kgm_run_config *c, FILE *o) {
     ys(o, 2, "select", c->eval.select);
     yb(o, 2, "test", c->eval.test);
     yb(o, 2, "cold", c->eval.cold);
+    ys(o, 2, "fusion", c->eval.fusion);
+    ys(o, 2, "fusion_tasks", c->eval.fusion_tasks);
+    ys(o, 2, "fusion_weights", c->eval.fusion_weights);
     ys(o, 0, "output", c->output);
     if (c->published[0]) ys(o, 0, "published", c->published);
     return ferror(o) ? KGM_ERR(KGM_ERR_IO, "writing the resolved configuration failed") : KGM_OK;

@@ -419,6 +419,17 @@ kgm_status kgm_encoder_build(kgm_encoder *e, const kgm_encoder_cfg *cfg, const k
         int32_t en = i < ds->n_item_entity ? ds->item_entity[i] : -1;
         e->item_entity[i] = en >= 0 ? en : e->n_entities - 1;
     }
+    if (cfg->cross_compress > 0) {
+        if (e->p_entity < 0 || e->p_item < 0)
+            return KGM_ERR(KGM_ERR_ARG, "encoder.cross_compress needs items linked to KG entities");
+        KGM_TRY(kgm_cross_compress_declare(&e->cc, cfg->cross_compress, e->d, "encoder/cross_compress", ps, 0));
+        e->entity_item = malloc((size_t)e->n_entities * sizeof(int32_t));
+        if (!e->entity_item) return KGM_ERR(KGM_ERR_NOMEM, "entity-item map");
+        for (int32_t x = 0; x < e->n_entities; x++) e->entity_item[x] = -1;
+        for (int32_t i = 0; i < e->n_items; i++)
+            if (e->item_entity[i] < e->n_entities - 1) e->entity_item[e->item_entity[i]] = i;
+        e->cc_on = true;
+    }
     if (!e->interactions) return KGM_OK; /* e.g. a KG-only dataset */
     KGM_TRY(build_graphs(e, ds, train, n_train, ps));
     KGM_TRY(build_text(e, ds, ps));
@@ -463,6 +474,7 @@ void kgm_encoder_destroy(kgm_encoder *e) {
     kgm_csr_free(&e->ui);
     kgm_csr_free(&e->iu);
     free(e->item_entity);
+    free(e->entity_item);
     free(e->txt_off);
     free(e->txt_tok);
     free(e->txt_init);
@@ -660,6 +672,15 @@ kgm_status kgm_encoder_items(kgm_encoder *e, kgm_tape *tp, kgm_params *ps, const
     kgm_tensor *parts[4];
     int np = 0;
     if (!e->interactions || e->cfg.id) KGM_TRY(kgm_op_gather(tp, P(e->p_item), ids, n, &parts[np++]));
+    if (e->cc_on && np == 1) { /* MKR: v' from the item vector crossed with its entity vector */
+        int32_t *eid;
+        kgm_tensor *ev, *vo, *eo;
+        KGM_TRY(kgm_tape_alloc(tp, (size_t)(n ? n : 1) * sizeof(int32_t), (void **)&eid));
+        for (int32_t i = 0; i < n; i++) eid[i] = e->item_entity[ids[i]];
+        KGM_TRY(kgm_op_gather(tp, P(e->p_entity), eid, n, &ev));
+        KGM_TRY(kgm_cross_compress_forward(&e->cc, tp, ps, parts[0], ev, &vo, &eo));
+        parts[0] = vo;
+    }
     if (!e->interactions) {
         *out = parts[0];
         return KGM_OK;
@@ -704,7 +725,27 @@ kgm_status kgm_encoder_entities(kgm_encoder *e, kgm_tape *tp, kgm_params *ps, co
     KGM_TRY(check_ids(ids, n, e->n_entities - 1, "entity"));
     kgm_tensor *src = P(e->p_entity);
     if (e->cfg.kg && e->interactions) KGM_TRY(ent_prop(e, tp, ps, &src));
-    return kgm_op_gather(tp, src, ids, n, out);
+    if (!e->cc_on) return kgm_op_gather(tp, src, ids, n, out);
+    /* MKR: an entity that is an item's is crossed with that item's vector;
+     * other entities pass through (mask). */
+    int32_t *iid;
+    float *mk;
+    KGM_TRY(kgm_tape_alloc(tp, (size_t)(n ? n : 1) * sizeof(int32_t), (void **)&iid));
+    KGM_TRY(kgm_tape_alloc(tp, (size_t)(n ? n : 1) * sizeof(float), (void **)&mk));
+    for (int32_t i = 0; i < n; i++) {
+        int32_t it = e->entity_item[ids[i]];
+        iid[i] = it >= 0 ? it : 0;
+        mk[i] = it >= 0 ? 1.0f : 0.0f;
+    }
+    kgm_tensor *ent, *v, *vo, *eo, *m1, *m0, *a, *b;
+    KGM_TRY(kgm_op_gather(tp, src, ids, n, &ent));
+    KGM_TRY(kgm_op_gather(tp, P(e->p_item), iid, n, &v));
+    KGM_TRY(kgm_cross_compress_forward(&e->cc, tp, ps, v, ent, &vo, &eo));
+    KGM_TRY(kgm_tape_input(tp, n, 1, mk, &m1));
+    KGM_TRY(kgm_op_scale(tp, m1, -1.0f, 1.0f, &m0));
+    KGM_TRY(kgm_op_mul_bcast(tp, eo, m1, &a));
+    KGM_TRY(kgm_op_mul_bcast(tp, ent, m0, &b));
+    return kgm_op_add(tp, a, b, out);
 }
 
 kgm_status kgm_encoder_relations(kgm_encoder *e, kgm_tape *tp, kgm_params *ps, const int32_t *ids, int32_t n,

@@ -564,6 +564,8 @@ static const kgm_key_spec schema[] = {
     {"encoder.tab_cat_dim", KGM_KEY_INT, OFF(encoder.tab_cat_dim), "8", IN(1, 1024), NULL,
      "tabular: embedding size of categorical columns"},
     {"encoder.dropout", KGM_KEY_FLOAT, OFF(encoder.dropout), "0", INO(0, 1), NULL, "dropout on the fused representation"},
+    {"encoder.cross_compress", KGM_KEY_INT, OFF(encoder.cross_compress), "0", IN(0, 8), NULL,
+     "MKR cross&compress units between each item's vector and its KG entity's vector (0 = off)"},
 
     /* mixer */
     {"mixer.kind", KGM_KEY_ENUM, OFF(mixer.kind), "shared_bottom", NR, "shared_bottom|mmoe|omoe|ple|separate|cross_stitch",
@@ -577,6 +579,10 @@ static const kgm_key_spec schema[] = {
     {"mixer.tower_hidden", KGM_KEY_INT, OFF(mixer.tower_hidden), "16", IN(0, 65536), NULL,
      "per-task tower hidden units (0 = no tower layer)"},
     {"mixer.dropout", KGM_KEY_FLOAT, OFF(mixer.dropout), "0", INO(0, 1), NULL, "dropout inside the mixer"},
+    {"mixer.cross_stitch_per_channel", KGM_KEY_BOOL, OFF(mixer.cross_stitch_per_channel), "false", NR, NULL,
+     "cross_stitch: one T x T mixing per channel instead of one per layer"},
+    {"mixer.connections", KGM_KEY_STRING, OFF(mixer.connections), "\"\"", NR, NULL,
+     "task-to-task transfer after the towers: \"from>to[:aitm|gate]\", several separated by ';'"},
 
     /* tasks[] -> kgm_task_spec */
     {"tasks[].plugin", KGM_KEY_STRING, TOFF(plugin), "none (required)", NR, NULL,
@@ -588,6 +594,11 @@ static const kgm_key_spec schema[] = {
     {"tasks[].every", KGM_KEY_INT, TOFF(every), "1", GE(1), NULL, "alternating schedule: run every k steps"},
     {"tasks[].batch_size", KGM_KEY_INT, TOFF(batch_size), "0", GE(0), NULL, "batch size (0 = optimisation.batch_size)"},
     {"tasks[].label", KGM_KEY_STRING, TOFF(label), "\"\"", NR, NULL, "tabular data: label column"},
+    {"tasks[].consistency_with", KGM_KEY_STRING, TOFF(consistency_with), "\"\"", NR, NULL,
+     "consistency regularisation: penalise disagreement with this task's predictions on the same rows"},
+    {"tasks[].consistency_weight", KGM_KEY_FLOAT, TOFF(consistency_weight), "0.1", GE(0), NULL, "weight of the consistency penalty"},
+    {"tasks[].consistency_distance", KGM_KEY_ENUM, TOFF(consistency_distance), "sq", NR, "sq|abs|sym_kl|cosine|order",
+     "distance between the two tasks' outputs"},
     {"tasks[].options", KGM_KEY_SPECIAL, NOOFF, "{}", NR, NULL,
      "plugin options (checked against the plugin's schema: `kgmtl plugins describe NAME`)"},
 
@@ -623,6 +634,12 @@ static const kgm_key_spec schema[] = {
      "\"task.metric\" used for model selection on validation"},
     {"evaluation.test", KGM_KEY_BOOL, OFF(eval.test), "true", NR, NULL, "evaluate the selected model on test"},
     {"evaluation.cold", KGM_KEY_BOOL, OFF(eval.cold), "true", NR, NULL, "also report cold-start metrics"},
+    {"evaluation.fusion", KGM_KEY_ENUM, OFF(eval.fusion), "off", NR, "off|sum|product|weighted|power",
+     "report a fused score of several tasks' outputs (e.g. p(click)·p(convert)^alpha) as task \"fusion\""},
+    {"evaluation.fusion_tasks", KGM_KEY_STRING, OFF(eval.fusion_tasks), "\"\"", NR, NULL,
+     "comma-separated tasks to fuse; the first one's labels score the fusion"},
+    {"evaluation.fusion_weights", KGM_KEY_STRING, OFF(eval.fusion_weights), "\"\"", NR, NULL,
+     "weighted: comma-separated weights; power: exponents"},
 };
 
 #define N_SCHEMA ((int32_t)(sizeof schema / sizeof *schema))

@@ -6,13 +6,13 @@
 #include "kgmtl/ops.h"
 
 kgm_status kgm_mixer_kind_parse(const char *s, kgm_mixer_kind *out) {
-    static const char *names[] = {"shared_bottom", "mmoe", "omoe", "ple", "separate"};
-    for (int i = 0; i < 5; i++)
+    static const char *names[] = {"shared_bottom", "mmoe", "omoe", "ple", "separate", "cross_stitch"};
+    for (int i = 0; i < 6; i++)
         if (strcmp(s, names[i]) == 0) {
             *out = (kgm_mixer_kind)i;
             return KGM_OK;
         }
-    return KGM_ERR(KGM_ERR_ARG, "unknown mixer kind '%s' (expected shared_bottom, mmoe, omoe, ple or separate)", s);
+    return KGM_ERR(KGM_ERR_ARG, "unknown mixer kind '%s' (expected shared_bottom, mmoe, omoe, ple, separate or cross_stitch)", s);
 }
 
 static kgm_status decl(kgm_params *ps, const char *name, int32_t r, int32_t c, kgm_init_kind ik, int32_t group,
@@ -27,7 +27,10 @@ kgm_status kgm_mixer_declare(kgm_mixer *m, const kgm_mixer_cfg *cfg, int32_t in_
     if (n_tasks < 1 || n_tasks > KGM_MAX_TASKS) return KGM_ERR(KGM_ERR_ARG, "mixer: %d tasks outside [1, %d]", n_tasks, KGM_MAX_TASKS);
     m->in_dim = in_dim;
     m->n_tasks = n_tasks;
-    m->hidden = (m->kind == KGM_MIXER_SHARED_BOTTOM || m->kind == KGM_MIXER_SEPARATE) ? cfg->bottom_hidden : cfg->expert_hidden;
+    m->hidden = (m->kind == KGM_MIXER_SHARED_BOTTOM || m->kind == KGM_MIXER_SEPARATE || m->kind == KGM_MIXER_CROSS_STITCH)
+                    ? cfg->bottom_hidden
+                    : cfg->expert_hidden;
+    m->n_conn = 0;
     m->n_experts = cfg->n_experts;
     m->n_task_exp = cfg->task_experts;
     m->levels = cfg->levels;
@@ -46,6 +49,7 @@ kgm_status kgm_mixer_declare(kgm_mixer *m, const kgm_mixer_cfg *cfg, int32_t in_
         KGM_TRY(decl(ps, "mixer/bottom_b", 1, H, KGM_INIT_ZEROS, 0, &m->bottom_b[0]));
         break;
     case KGM_MIXER_SEPARATE:
+    case KGM_MIXER_CROSS_STITCH:
         for (int k = 0; k < n_tasks; k++) {
             snprintf(nm, sizeof nm, "mixer/t%d/bottom_w", k);
             KGM_TRY(decl(ps, nm, in_dim, H, KGM_INIT_KAIMING_UNIFORM, g0 + k, &m->bottom_w[k]));
@@ -98,8 +102,30 @@ kgm_status kgm_mixer_declare(kgm_mixer *m, const kgm_mixer_cfg *cfg, int32_t in_
         }
         m->out_dim = m->tower;
     }
+    if (m->kind == KGM_MIXER_CROSS_STITCH) {
+        /* the mixing matrices are shared parameters (group 0) */
+        KGM_TRY(kgm_cross_stitch_declare(&m->cs_bottom, "mixer/cross_stitch_bottom", n_tasks, H, cfg->cross_stitch_per_channel,
+                                         0.9f, ps, 0));
+        if (m->tower > 0)
+            KGM_TRY(kgm_cross_stitch_declare(&m->cs_tower, "mixer/cross_stitch_tower", n_tasks, m->tower,
+                                             cfg->cross_stitch_per_channel, 0.9f, ps, 0));
+    }
     return KGM_OK;
 }
+
+kgm_status kgm_mixer_add_connection(kgm_mixer *m, kgm_connection_kind kind, int32_t from, int32_t to, kgm_params *ps,
+                                    int32_t group) {
+    if (m->n_conn >= KGM_MIXER_MAX_CONN) return KGM_ERR(KGM_ERR_ARG, "at most %d task connections", KGM_MIXER_MAX_CONN);
+    if (from < 0 || from >= m->n_tasks || to < 0 || to >= m->n_tasks || from == to)
+        return KGM_ERR(KGM_ERR_ARG, "connection %d -> %d: both ends must be different tasks of the mixer", from, to);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "mixer/conn%d", m->n_conn);
+    KGM_TRY(kgm_connection_declare(&m->conn[m->n_conn], kind, prefix, from, to, m->out_dim, m->out_dim, ps, group));
+    m->n_conn++;
+    return KGM_OK;
+}
+
+bool kgm_mixer_couples_tasks(const kgm_mixer *m) { return m->kind == KGM_MIXER_CROSS_STITCH || m->n_conn > 0; }
 
 int32_t kgm_mixer_last_shared(const kgm_mixer *m) {
     switch (m->kind) {
@@ -136,6 +162,15 @@ kgm_status kgm_mixer_forward(const kgm_mixer *m, kgm_tape *tp, kgm_params *ps, k
         return KGM_ERR(KGM_ERR_SHAPE, "mixer: input has %d columns, the mixer was built for %d", x->cols, m->in_dim);
     int T = m->n_tasks;
     kgm_tensor *mix[KGM_MAX_TASKS] = {0};
+    bool want_all[KGM_MAX_TASKS];
+    if (m->kind == KGM_MIXER_CROSS_STITCH) { /* every tower takes part in the mixing */
+        for (int k = 0; k < T; k++) want_all[k] = true;
+        want = want_all;
+    } else if (m->n_conn > 0 && want) { /* sources of wanted targets are needed too */
+        for (int k = 0; k < T; k++) want_all[k] = want[k];
+        kgm_connection_expand_want(m->conn, m->n_conn, T, want_all);
+        want = want_all;
+    }
     switch (m->kind) {
     case KGM_MIXER_SHARED_BOTTOM: {
         kgm_tensor *h;
@@ -144,8 +179,10 @@ kgm_status kgm_mixer_forward(const kgm_mixer *m, kgm_tape *tp, kgm_params *ps, k
         break;
     }
     case KGM_MIXER_SEPARATE:
+    case KGM_MIXER_CROSS_STITCH:
         for (int k = 0; k < T; k++)
             if (!want || want[k]) KGM_TRY(dense_relu(tp, ps, x, m->bottom_w[k], m->bottom_b[k], m->dropout, rng, &mix[k]));
+        if (m->kind == KGM_MIXER_CROSS_STITCH) KGM_TRY(kgm_cross_stitch_forward(&m->cs_bottom, tp, ps, mix, mix));
         break;
     case KGM_MIXER_MMOE:
     case KGM_MIXER_OMOE: {
@@ -201,5 +238,7 @@ kgm_status kgm_mixer_forward(const kgm_mixer *m, kgm_tape *tp, kgm_params *ps, k
         if (m->tower > 0) KGM_TRY(dense_relu(tp, ps, mix[k], m->tower_w[k], m->tower_b[k], 0.0f, rng, &out[k]));
         else out[k] = mix[k];
     }
+    if (m->kind == KGM_MIXER_CROSS_STITCH && m->tower > 0) KGM_TRY(kgm_cross_stitch_forward(&m->cs_tower, tp, ps, out, out));
+    if (m->n_conn > 0) KGM_TRY(kgm_connection_apply(m->conn, m->n_conn, tp, ps, T, out));
     return KGM_OK;
 }

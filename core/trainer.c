@@ -173,6 +173,73 @@ static kgm_status parse_optim(const kgm_train_cfg *c, kgm_optim_cfg *o) {
     return KGM_OK;
 }
 
+static int find_task(const kgm_trainer *tr, const char *name, size_t len) {
+    for (int k = 0; k < tr->n_tasks; k++)
+        if (strlen(tr->t[k].ctx->name) == len && strncmp(tr->t[k].ctx->name, name, len) == 0) return k;
+    return -1;
+}
+
+/* Cross-task components that couple tasks need the tasks to see the same rows. */
+static kgm_status require_same_stream(const kgm_trainer *tr, int a, int b, const char *what) {
+    if (tr->t[a].stream != tr->t[b].stream)
+        return KGM_ERR(KGM_ERR_ARG, "%s: tasks '%s' and '%s' do not train on the same rows (different views or batch sizes)",
+                       what, tr->t[a].ctx->name, tr->t[b].ctx->name);
+    return KGM_OK;
+}
+
+static kgm_status setup_cross_task(kgm_trainer *tr) {
+    const kgm_run_config *cfg = tr->cfg;
+    /* mixer connections "from>to[:kind];..." */
+    if (cfg->mixer.connections[0]) {
+        if (!tr->has_mixer) return KGM_ERR(KGM_ERR_ARG, "mixer.connections needs tasks that use the mixer");
+        char buf[KGM_STR];
+        snprintf(buf, sizeof buf, "%s", cfg->mixer.connections);
+        for (char *save = NULL, *tok = strtok_r(buf, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+            while (*tok == ' ') tok++;
+            char *gt = strchr(tok, '>');
+            if (!gt) return KGM_ERR(KGM_ERR_ARG, "mixer.connections: expected \"from>to[:kind]\", found \"%s\"", tok);
+            char *colon = strchr(gt, ':');
+            kgm_connection_kind kind = KGM_CONN_AITM;
+            if (colon) {
+                *colon = 0;
+                KGM_TRY(kgm_connection_kind_parse(colon + 1, &kind));
+            }
+            int a = find_task(tr, tok, (size_t)(gt - tok)), b = find_task(tr, gt + 1, strlen(gt + 1));
+            if (a < 0 || b < 0) return KGM_ERR(KGM_ERR_ARG, "mixer.connections: unknown task in \"%s\"", tok);
+            if (tr->t[a].slot < 0 || tr->t[b].slot < 0)
+                return KGM_ERR(KGM_ERR_ARG, "mixer.connections: '%s' and '%s' must both use the mixer", tr->t[a].ctx->name,
+                               tr->t[b].ctx->name);
+            KGM_TRY(require_same_stream(tr, a, b, "mixer.connections"));
+            KGM_TRY(kgm_mixer_add_connection(&tr->mix, kind, tr->t[a].slot, tr->t[b].slot, tr->ps, KGM_GROUP_TASK0 + b));
+        }
+    }
+    if (tr->has_mixer && tr->mix.kind == KGM_MIXER_CROSS_STITCH) {
+        int first = -1;
+        for (int k = 0; k < tr->n_tasks; k++) {
+            if (tr->t[k].slot < 0) continue;
+            if (first < 0) first = k;
+            else KGM_TRY(require_same_stream(tr, first, k, "mixer.kind cross_stitch"));
+        }
+    }
+    /* consistency regularisation */
+    for (int k = 0; k < tr->n_tasks; k++) {
+        kgm_run_task *t = &tr->t[k];
+        t->cons_with = -1;
+        const char *w = t->spec->consistency_with;
+        if (!w[0]) continue;
+        int j = find_task(tr, w, strlen(w));
+        if (j < 0 || j == k) return KGM_ERR(KGM_ERR_ARG, "task '%s': consistency_with names no other task ('%s')", t->ctx->name, w);
+        KGM_TRY(require_same_stream(tr, j, k, "consistency"));
+        kgm_consistency_distance d;
+        KGM_TRY(kgm_consistency_distance_parse(t->spec->consistency_distance, &d));
+        t->cons = kgm_consistency_defaults(d);
+        t->cons.weight = (float)t->spec->consistency_weight;
+        t->cons.logits = false; /* plugins' predict() returns probabilities / values */
+        t->cons_with = j;
+    }
+    return KGM_OK;
+}
+
 static bool same_rows(const kgm_view_split *a, const kgm_view_split *b) {
     if (a->n != b->n) return false;
     if (a->row && b->row && memcmp(a->row, b->row, (size_t)a->n * sizeof(int64_t)) != 0) return false;
@@ -268,6 +335,7 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
         tr->has_mixer = true;
         /* mixer groups are per slot; map slot -> the task's group */
     }
+    KGM_TRY(setup_cross_task(tr));
     for (int k = 0; k < tr->n_tasks; k++) KGM_TRY(kgm_task_declare_params(tr->t[k].ctx));
     KGM_TRY(kgm_weighting_declare(tr));
     KGM_TRY(kgm_params_finalize(tr->ps, cfg->seed));
@@ -330,6 +398,7 @@ static kgm_status forward_task(kgm_trainer *tr, kgm_run_task *t, int64_t step) {
     int32_t in = t->pl->desc.input;
     if (in != KGM_INPUT_NONE) KGM_TRY(kgm_trainer_represent(tr, t, tr->tp, &b, &b.h));
     KGM_TRY(kgm_task_forward_loss(t->ctx, tr->tp, &b, &t->loss));
+    t->last_b = b;
     if (!isfinite(t->loss->data[0]))
         return KGM_ERR(KGM_ERR_NUMERIC, "step %lld: task '%s' produced a non-finite loss (%g)", (long long)tr->step, t->spec->name,
                        (double)t->loss->data[0]);
@@ -367,6 +436,20 @@ static kgm_status train_step(kgm_trainer *tr, sbuf *wcsv) {
         for (int k = 0; k < T; k++) {
             active[k] = true;
             KGM_TRY(forward_task(tr, &tr->t[k], tr->step));
+        }
+        /* consistency: penalise disagreement with the partner task on the same rows */
+        for (int k = 0; k < T; k++) {
+            kgm_run_task *t = &tr->t[k];
+            if (t->cons_with < 0) continue;
+            kgm_run_task *o = &tr->t[t->cons_with];
+            kgm_tensor *pa, *pb, *pen;
+            KGM_TRY(kgm_task_predict(o->ctx, tr->tp, &o->last_b, &pa));
+            KGM_TRY(kgm_task_predict(t->ctx, tr->tp, &t->last_b, &pb));
+            if (pa->cols != pb->cols)
+                return KGM_ERR(KGM_ERR_SHAPE, "consistency: outputs of '%s' (%d cols) and '%s' (%d cols) differ", o->ctx->name,
+                               pa->cols, t->ctx->name, pb->cols);
+            KGM_TRY(kgm_consistency_penalty(tr->tp, &t->cons, pa, pb, &pen));
+            KGM_TRY(kgm_op_add(tr->tp, t->loss, pen, &t->loss));
         }
         KGM_TRY(kgm_weighting_backward(tr, active));
         KGM_TRY(optimiser_step(tr, 1.0f));
@@ -468,6 +551,74 @@ static void add_metric_rows(kgm_trainer *tr, sbuf *mcsv, int epoch, const char *
     for (int i = 0; i < t->pl->desc.n_metrics; i++)
         sb_add(mcsv, "%d,%s,%s,%s,%.10g\n", epoch, split, task, t->pl->desc.metrics[i].name, m[i]);
     (void)tr;
+}
+
+/* Task fusion (evaluation.fusion): score the split's rows by fusing the
+ * listed tasks' predictions and report the AUC against the first task's labels. */
+static kgm_status eval_fusion(kgm_trainer *tr, kgm_split_id split, double *auc) {
+    const kgm_eval_cfg *ec = &tr->cfg->eval;
+    int ids[KGM_MAX_TASKS], n = 0;
+    char buf[KGM_STR];
+    snprintf(buf, sizeof buf, "%s", ec->fusion_tasks);
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        int k = find_task(tr, tok, strlen(tok));
+        if (k < 0) return KGM_ERR(KGM_ERR_ARG, "evaluation.fusion_tasks: no task '%s'", tok);
+        if (n && tr->t[k].stream != tr->t[ids[0]].stream)
+            return KGM_ERR(KGM_ERR_ARG, "evaluation.fusion_tasks: '%s' does not score the same rows as '%s'", tok, tr->t[ids[0]].ctx->name);
+        ids[n++] = k;
+    }
+    if (n < 2) return KGM_ERR(KGM_ERR_ARG, "evaluation.fusion needs at least two tasks in evaluation.fusion_tasks");
+    kgm_fusion_kind kind;
+    KGM_TRY(kgm_fusion_kind_parse(ec->fusion, &kind));
+    kgm_fusion_cfg fc = kgm_fusion_defaults(kind, n);
+    if (ec->fusion_weights[0]) {
+        snprintf(buf, sizeof buf, "%s", ec->fusion_weights);
+        int i = 0;
+        for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok && i < n; tok = strtok_r(NULL, ", ", &save))
+            fc.coef[i++] = (float)strtod(tok, NULL);
+        if (i != n) return KGM_ERR(KGM_ERR_ARG, "evaluation.fusion_weights: expected %d numbers", n);
+    }
+    kgm_fusion f;
+    KGM_TRY(kgm_fusion_declare(&f, &fc, "fusion", NULL, 0));
+    const kgm_view_split *vs = &tr->t[ids[0]].view.s[split];
+    int64_t N = vs->n;
+    float *sc = malloc(((size_t)N + 1) * (size_t)n * sizeof(float)), *lab = malloc(((size_t)N + 1) * sizeof(float)),
+          *fused = malloc(((size_t)N + 1) * sizeof(float));
+    int64_t *idx = malloc(1024 * sizeof(int64_t));
+    kgm_status st = (!sc || !lab || !fused || !idx) ? KGM_ERR(KGM_ERR_NOMEM, "fusion") : KGM_OK;
+    kgm_tape_set_grad(tr->tp, false);
+    kgm_tape_set_training(tr->tp, false);
+    for (int64_t lo = 0; !st && lo < N; lo += 1024) {
+        int32_t m = (int32_t)(N - lo < 1024 ? N - lo : 1024);
+        for (int32_t i = 0; i < m; i++) idx[i] = lo + i;
+        begin_step(tr);
+        for (int q = 0; q < n && !st; q++) {
+            kgm_run_task *t = &tr->t[ids[q]];
+            kgm_batch b;
+            kgm_tensor *y;
+            st = kgm_trainer_make_batch(tr, t, &t->view.s[split], split, idx, m, &b);
+            if (!st && t->pl->desc.input != KGM_INPUT_NONE) st = kgm_trainer_represent(tr, t, tr->tp, &b, &b.h);
+            if (!st) st = kgm_task_predict(t->ctx, tr->tp, &b, &y);
+            for (int32_t i = 0; !st && i < m; i++) {
+                sc[(size_t)q * (size_t)N + (size_t)(lo + i)] = y->data[(size_t)i * y->cols];
+                if (q == 0) lab[lo + i] = b.label ? b.label[i] : 0.0f;
+            }
+        }
+    }
+    kgm_tape_set_grad(tr->tp, true);
+    kgm_tape_set_training(tr->tp, true);
+    begin_step(tr);
+    if (!st) {
+        const float *cols[KGM_MAX_TASKS];
+        for (int q = 0; q < n; q++) cols[q] = sc + (size_t)q * (size_t)N;
+        st = kgm_fusion_score(&f, NULL, N, cols, fused);
+    }
+    if (!st) st = kgm_metric_auc(fused, lab, N, auc);
+    free(sc);
+    free(lab);
+    free(fused);
+    free(idx);
+    return st;
 }
 
 /* Build the cold-start subset of task t's test rows; false if none applies. */
@@ -707,6 +858,11 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
                 if (cst == KGM_OK) add_metric_rows(tr, &mcsv, cs.best_epoch, "test", nm, t, m);
                 else tlog(tr, "cold-start evaluation %s skipped: %s", nm, kgm_error_message());
             }
+        }
+        if (strcmp(cfg->eval.fusion, "off") != 0) {
+            double auc;
+            if ((st = eval_fusion(tr, KGM_SPLIT_TEST, &auc))) goto done;
+            sb_add(&mcsv, "%d,test,fusion,auc,%.10g\n", cs.best_epoch, auc);
         }
         out_path(path, sizeof path, cfg, "metrics.csv");
         sbuf tmp = {0};

@@ -11,6 +11,7 @@
 #include "kgmtl/mixer.h"
 #include "kgmtl/optim.h"
 #include "kgmtl/trainer.h"
+#include "kgmtl/crosstask.h"
 
 #define KGM_GROUP_SHARED 0
 #define KGM_GROUP_TASK0 1 /* task k's parameters: group 1 + k */
@@ -60,6 +61,9 @@ typedef struct kgm_run_task {
     kgm_tensor *loss;      /* this step's loss (valid until the next tape reset) */
     double last_loss;      /* its value */
     int32_t p_logvar;      /* uncertainty: s_k parameter id */
+    kgm_batch last_b;      /* this step's training batch (valid until the next tape reset) */
+    int32_t cons_with;     /* consistency partner task, -1 = none */
+    kgm_consistency_cfg cons;
 } kgm_run_task;
 
 typedef struct kgm_trainer {

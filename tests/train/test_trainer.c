@@ -309,3 +309,49 @@ Test(trainer, corrupt_and_truncated_checkpoints_are_refused, .init = setup, .tim
     fclose(f);
     cr_assert_eq(kgm_checkpoint_info(q, &info), KGM_ERR_FORMAT);
 }
+
+Test(trainer, cross_task_components_from_the_configuration, .init = setup, .timeout = 300) {
+    /* cross&compress in the encoder, cross-stitch towers, an AITM connection,
+     * consistency regularisation and an evaluation fusion, all in one run */
+    char dir[128], a[200], b[200];
+    tu_tmpdir(dir, sizeof dir, "xtask");
+    snprintf(a, sizeof a, "%s/with", dir);
+    snprintf(b, sizeof b, "%s/without", dir);
+    kgm_run_config c;
+    kgm_run_config_default(&c);
+    c.data.n_users = 150;
+    c.data.n_items = 150;
+    c.data.interactions_per_user = 30;
+    c.encoder.dim = 16;
+    c.encoder.kg = true;
+    c.encoder.kg_hops = 1;
+    c.encoder.cross_compress = 1;
+    snprintf(c.mixer.kind, sizeof c.mixer.kind, "cross_stitch");
+    c.mixer.bottom_hidden = 16;
+    c.mixer.tower_hidden = 8;
+    snprintf(c.mixer.connections, sizeof c.mixer.connections, "ctr>esmm:aitm");
+    tu_add_task(&c, "ctr", "ctr", NULL);
+    tu_add_task(&c, "esmm", "esmm", NULL);
+    tu_add_task(&c, "ctr", "ctr2", NULL);
+    c.train.epochs = 2;
+    c.train.steps_per_epoch = 10;
+    c.train.batch_size = 128;
+    c.eval.cold = false;
+    snprintf(c.eval.fusion, sizeof c.eval.fusion, "power");
+    snprintf(c.eval.fusion_tasks, sizeof c.eval.fusion_tasks, "ctr,ctr2");
+    snprintf(c.eval.fusion_weights, sizeof c.eval.fusion_weights, "1,0.5");
+    kgm_run_config c2 = c;
+    snprintf(c.tasks[2].consistency_with, sizeof c.tasks[2].consistency_with, "ctr");
+    c.tasks[2].consistency_weight = 1.0;
+    snprintf(c.output, sizeof c.output, "%s", a);
+    snprintf(c2.output, sizeof c2.output, "%s", b);
+    kgm_train_opts o = {.quiet = true};
+    cr_assert_eq(kgm_train_run(&c, &o, NULL), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(kgm_train_run(&c2, &o, NULL), KGM_OK, "%s", kgm_error_message());
+    double fa = tu_metric(a, -1, "test", "fusion", "auc");
+    cr_assert(fa > 0 && fa < 1, "fusion auc %g", fa);
+    /* the consistency term changes what ctr2 learns */
+    double l1 = tu_metric(a, 2, "train", "ctr2", "loss"), l2 = tu_metric(b, 2, "train", "ctr2", "loss");
+    cr_assert(!isnan(l1) && !isnan(l2));
+    cr_assert_neq(l1, l2, "consistency regularisation had no effect");
+}

@@ -67,6 +67,7 @@ typedef struct kgm_encoder_cfg {
     char fusion[16];          /* "concat", "sum", "gated" */
     int32_t tab_cat_dim;      /* tabular: embedding size of categorical columns */
     double dropout;
+    int32_t cross_compress;   /* MKR cross&compress units between item and entity vectors (0 = off) */
 } kgm_encoder_cfg;
 
 /* ---- mixer (shared MTL architecture) ----------------------------------------- */
@@ -79,6 +80,8 @@ typedef struct kgm_mixer_cfg {
     int32_t levels;           /* PLE extraction levels */
     int32_t tower_hidden;     /* per-task tower hidden units (0 = no tower layer) */
     double dropout;
+    bool cross_stitch_per_channel; /* cross_stitch: a T x T mixing per channel instead of per layer */
+    char connections[KGM_STR]; /* "from>to[:aitm|gate][;...]" task-to-task transfer after the towers */
 } kgm_mixer_cfg;
 
 /* ---- tasks ------------------------------------------------------------------------- */
@@ -97,6 +100,9 @@ typedef struct kgm_task_spec {
     int32_t batch_size;       /* 0 = optimisation.batch_size */
     char label[64];           /* tabular data: label column */
     char where[KGM_STR];      /* position of the task in the manifest */
+    char consistency_with[64];    /* consistency regularisation against this task ("" = off) */
+    double consistency_weight;
+    char consistency_distance[16]; /* sq, abs, sym_kl, cosine, order */
     int32_t n_opts;
     kgm_opt_entry opts[KGM_MAX_TASK_OPTS];
 } kgm_task_spec;
@@ -125,6 +131,9 @@ typedef struct kgm_eval_cfg {
     char select[128];         /* "task.metric" used for model selection (default: first task's) */
     bool test;                /* evaluate the selected model on test (default true) */
     bool cold;                /* also report cold-start metrics when the data marks cold ids */
+    char fusion[16];          /* "off", "sum", "product", "weighted", "power": fused score of several tasks */
+    char fusion_tasks[KGM_STR]; /* comma-separated task names; the first one's labels score the fusion */
+    char fusion_weights[KGM_STR]; /* weighted: comma-separated weights; power: exponents */
 } kgm_eval_cfg;
 
 typedef struct kgm_run_config {

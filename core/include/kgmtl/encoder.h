@@ -23,6 +23,7 @@
 #include "kgmtl/csr.h"
 #include "kgmtl/dataset.h"
 #include "kgmtl/graph.h"
+#include "kgmtl/crosstask.h"
 #include "kgmtl/params.h"
 #include "kgmtl/tape.h"
 
@@ -44,6 +45,10 @@ typedef struct kgm_encoder {
     kgm_graph *kg_graph;        /* typed KG (igraph) for rgcn / kgat */
     kgm_graph_csr kg_view;      /* its CSR view with inverse relations */
     bool kg_typed;
+    /* MKR cross&compress between an item's vector and its entity's vector */
+    bool cc_on;
+    kgm_cross_compress cc;
+    int32_t *entity_item;       /* (n_entities) item linked to each entity, -1 = none */
     int32_t p_fuse_w[2], p_fuse_b[2], p_gate_w[2];
     /* graphs */
     kgm_csr_owned kg, social, ui, iu; /* iu: items <- users, ui: users <- items */

@@ -12,6 +12,7 @@
 #define KGMTL_MIXER_H
 
 #include "kgmtl/config.h"
+#include "kgmtl/crosstask.h"
 #include "kgmtl/params.h"
 #include "kgmtl/tape.h"
 
@@ -22,8 +23,11 @@ typedef enum kgm_mixer_kind {
     KGM_MIXER_MMOE = 1,
     KGM_MIXER_OMOE = 2,
     KGM_MIXER_PLE = 3,
-    KGM_MIXER_SEPARATE = 4
+    KGM_MIXER_SEPARATE = 4,
+    KGM_MIXER_CROSS_STITCH = 5 /* separate towers joined by cross-stitch units (Misra et al. 2016) */
 } kgm_mixer_kind;
+
+#define KGM_MIXER_MAX_CONN 8
 
 typedef struct kgm_mixer {
     kgm_mixer_kind kind;
@@ -44,6 +48,9 @@ typedef struct kgm_mixer {
     int32_t ple_gw[KGM_MIXER_MAX_LEVELS][KGM_MAX_TASKS];
     int32_t ple_sgw[KGM_MIXER_MAX_LEVELS];
     int32_t tower_w[KGM_MAX_TASKS], tower_b[KGM_MAX_TASKS];
+    kgm_cross_stitch cs_bottom, cs_tower; /* CROSS_STITCH */
+    int32_t n_conn;                       /* task-to-task transfers after the towers */
+    kgm_connection conn[KGM_MIXER_MAX_CONN];
 } kgm_mixer;
 
 /* Parse a kind name ("shared_bottom", "mmoe", "omoe", "ple", "separate"). */
@@ -52,6 +59,14 @@ kgm_status kgm_mixer_kind_parse(const char *s, kgm_mixer_kind *out);
 /* Declare the mixer's parameters for `n_tasks` tasks on inputs of width in_dim. */
 kgm_status kgm_mixer_declare(kgm_mixer *m, const kgm_mixer_cfg *cfg, int32_t in_dim, int32_t n_tasks,
                              kgm_params *ps, int32_t task_group0);
+
+/* Add a transfer `from` -> `to` (mixer slots) of `kind` after the towers
+ * (AITM-style attention or a gate; kgmtl/crosstask.h). Call after declare. */
+kgm_status kgm_mixer_add_connection(kgm_mixer *m, kgm_connection_kind kind, int32_t from, int32_t to, kgm_params *ps,
+                                    int32_t group);
+/* True if every task's output depends on the other tasks' rows (cross-stitch,
+ * connections): tasks must then share their batches. */
+bool kgm_mixer_couples_tasks(const kgm_mixer *m);
 
 /* Forward: fills out[k] (B, m->out_dim) for every task k with want[k] true
  * (want may be NULL = all). `rng` drives dropout in training mode. */
