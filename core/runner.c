@@ -8,6 +8,7 @@
 #include <math.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,12 +272,23 @@ kgm_status kgm_runner_run(const kgm_manifest *m, const kgm_runner_opts *opts, kg
                        n_existing, n_existing == 1 ? "" : "s", p->output, n_existing == 1 ? "has" : "have");
     }
     kgm_status st = mkdir_p(p->output);
+    /* one sweep per output directory at a time (released when the process ends) */
+    int lock_fd = -1;
+    if (st == KGM_OK) {
+        char lp[KGM_PATH + 32];
+        snprintf(lp, sizeof lp, "%s/.sweep.lock", p->output);
+        lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (lock_fd < 0) st = KGM_ERR(KGM_ERR_IO, "%s: %s", lp, strerror(errno));
+        else if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
+            st = KGM_ERR(KGM_ERR_STATE, "another kgmtl run is already writing to %s", p->output);
+    }
     kgm_run_config *cfg = st == KGM_OK ? malloc(sizeof *cfg) : NULL;
     if (st == KGM_OK && !cfg) st = KGM_ERR(KGM_ERR_NOMEM, "out of memory");
     if (st == KGM_OK) st = write_sweep(m, cfg);
     free(cfg);
     for (int32_t k = 0; k < n_todo && st == KGM_OK; k++) st = mkdir_p(p->runs[todo[k]].dir);
     if (st != KGM_OK) {
+        if (lock_fd >= 0) close(lock_fd);
         free(todo);
         return st;
     }
@@ -292,6 +304,7 @@ kgm_status kgm_runner_run(const kgm_manifest *m, const kgm_runner_opts *opts, kg
 
     slot *slots = calloc((size_t)jobs, sizeof *slots);
     if (!slots) {
+        close(lock_fd);
         free(todo);
         return KGM_ERR(KGM_ERR_NOMEM, "out of memory");
     }
@@ -401,6 +414,7 @@ kgm_status kgm_runner_run(const kgm_manifest *m, const kgm_runner_opts *opts, kg
     sigaction(SIGTERM, &old_term, NULL);
     s->seconds = kgm_now() - t_start;
     s->interrupted = stop_signal != 0;
+    close(lock_fd);
     free(slots);
     free(todo);
     if (st != KGM_OK) return st;

@@ -98,7 +98,7 @@ int kgm_cmd_run(int argc, char **argv) {
     kgm_runner_opts ro;
     memset(&ro, 0, sizeof ro);
     ro.jobs = 1;
-    const char *output = NULL, *extra[6];
+    const char *output = NULL, *extra[5]; /* + build and install dirs + NULL fit plugin_dirs[8] */
     int n_extra = 0;
     bool no_report = false, demo = false;
     /* optind = 0 re-initialises glibc getopt, so options may follow the operand even

@@ -1,7 +1,9 @@
 /* The sweep runner with injected work functions: a crashing and a failing
  * run do not stop the sweep, resume re-runs only unfinished runs, existing
  * results need --resume, threads follow cores / jobs. */
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 
 #include "exp_util.h"
 #include "kgmtl/kgmtl.h"
@@ -171,5 +173,24 @@ Test(runner, only_and_dry_run) {
     cr_assert_eq(s.selected, 1);
     cr_assert(eu_exists(p->runs[1].dir, "DONE"));
     cr_assert_not(eu_exists(p->runs[0].dir, "DONE"));
+    kgm_manifest_free(m);
+}
+
+Test(runner, one_sweep_per_output_directory) {
+    kgm_manifest *m = sweep_manifest();
+    const kgm_plan *p = kgm_manifest_plan(m);
+    eu_mkdirs(p->output);
+    char lp[2 * KGM_PATH];
+    snprintf(lp, sizeof lp, "%s/.sweep.lock", p->output);
+    int fd = open(lp, O_RDWR | O_CREAT, 0644);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+    kgm_runner_opts o = {.jobs = 1, .work = ok_work, .out = devnull};
+    kgm_sweep_stats s;
+    cr_assert_eq(kgm_runner_run(m, &o, &s), KGM_ERR_STATE);
+    cr_assert_not_null(strstr(kgm_error_message(), "another kgmtl run"), "%s", kgm_error_message());
+    close(fd);
+    cr_assert_eq(kgm_runner_run(m, &o, &s), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(s.ok, 4);
     kgm_manifest_free(m);
 }
