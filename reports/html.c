@@ -256,23 +256,34 @@ static bool group_has_done(const kgm_report *r, int32_t g) {
 }
 
 static void curves_section(FILE *f, const kgm_report *r) {
-    fprintf(f, "<section id=\"curves\"><h2>Learning curves</h2>\n<p class=\"note\">Mean over the seeds of each group "
-               "per epoch; solid lines are training, dashed lines validation.</p>\n");
     int32_t test = rp_find(&r->splits, "test"), train = rp_find(&r->splits, "train");
     int32_t ng = r->n_groups, ns = r->splits.n;
+    /* many groups: a chart with both splits of every group would be unreadable, so
+     * training curves are drawn only where a metric has no other split */
+    bool crowded = ng > 8;
+    fprintf(f, "<section id=\"curves\"><h2>Learning curves</h2>\n<p class=\"note\">Mean over the seeds of each group "
+               "per epoch; solid lines are training, dashed lines validation%s.</p>\n",
+            crowded ? " (with this many groups, training curves only where there is no validation curve)" : "");
     rp_series *ser = calloc((size_t)ng * ns + 1, sizeof *ser);
     xy *data = calloc((size_t)ng * ns + 1, sizeof *data);
     char(*names)[192] = calloc((size_t)ng * ns + 1, sizeof *names);
+    int32_t *split_of = calloc((size_t)ng * ns + 1, sizeof *split_of);
     int charts = 0;
-    if (!ser || !data || !names) goto out;
+    if (!ser || !data || !names || !split_of) goto out;
     for (int32_t t = 0; t < r->tasks.n; t++) {
         bool header = false;
         for (int32_t m = 0; m < r->metrics.n; m++) {
             int32_t n = 0;
+            bool other_split = false;
+            for (int32_t k = 0; crowded && k < r->n_runs && !other_split; k++)
+                for (int32_t i = 0; i < r->runs[k].nm && !other_split; i++) {
+                    const rp_mrow *row = &r->runs[k].m[i];
+                    other_split = row->task == t && row->metric == m && row->split != train && row->split != test;
+                }
             for (int32_t g = 0; g < ng; g++) {
                 bool done_only = group_has_done(r, g);
                 for (int32_t s = 0; s < ns; s++) {
-                    if (s == test) continue;
+                    if (s == test || (s == train && other_split)) continue;
                     xy c = epoch_curve(r, g, s, t, m, done_only);
                     if (c.n == 0) {
                         free(c.x);
@@ -283,7 +294,7 @@ static void curves_section(FILE *f, const kgm_report *r) {
                     if (ng > 1) snprintf(names[n], sizeof names[n], "%.150s · %.30s", r->groups[g].name, r->splits.s[s]);
                     else snprintf(names[n], sizeof names[n], "%.30s", r->splits.s[s]);
                     ser[n] = (rp_series){names[n], g, s != train, c.x, c.y, c.n};
-                    n++;
+                    split_of[n++] = s;
                 }
             }
             if (n) {
@@ -293,8 +304,15 @@ static void curves_section(FILE *f, const kgm_report *r) {
                     fprintf(f, "</h3>\n<div class=\"charts\">\n");
                     header = true;
                 }
+                /* one split only: say it in the title, not in every legend entry */
+                bool one_split = ng > 1;
+                for (int32_t i = 1; i < n; i++) one_split &= split_of[i] == split_of[0];
                 char title[256];
-                snprintf(title, sizeof title, "%.100s — %.100s", r->tasks.s[t], r->metrics.s[m]);
+                if (one_split) {
+                    for (int32_t i = 0; i < n; i++) ser[i].name = r->groups[ser[i].color].name;
+                    snprintf(title, sizeof title, "%.100s — %.60s (%.30s)", r->tasks.s[t], r->metrics.s[m],
+                             r->splits.s[split_of[0]]);
+                } else snprintf(title, sizeof title, "%.100s — %.100s", r->tasks.s[t], r->metrics.s[m]);
                 rp_svg_line_chart(f, title, "epoch", r->metrics.s[m], ser, n, CHART_W);
                 charts++;
             }
@@ -311,6 +329,7 @@ out:
     free(ser);
     free(data);
     free(names);
+    free(split_of);
 }
 
 /* ---- weights ---- */

@@ -5,8 +5,10 @@
 
 #include "report_internal.h"
 
-static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                      "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+/* tab10, then darker and lighter variants so up to 20 groups stay distinct */
+static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                                      "#7f7f7f", "#bcbd22", "#17becf", "#0b3d6b", "#a34b00", "#145214", "#7a1010",
+                                      "#4b2d73", "#c49c94", "#f7b6d2", "#393939", "#6b6b10", "#0a6b75"};
 
 const char *rp_color(int i) {
     int n = (int)(sizeof palette / sizeof *palette);
@@ -24,6 +26,26 @@ void rp_html_text(FILE *f, const char *s) {
         default: fputc(*s, f);
         }
     }
+}
+
+/* Escaped text of at most `max` characters (code points), "…" when cut. */
+static void text_fit(FILE *f, const char *s, int max) {
+    int n = 0;
+    for (const char *p = s; *p; p++) n += ((unsigned char)*p & 0xC0) != 0x80;
+    if (n <= max || max < 4) {
+        rp_html_text(f, s);
+        return;
+    }
+    char buf[512];
+    size_t o = 0;
+    int k = 0;
+    for (const char *p = s; *p && o + 4 < sizeof buf; p++) {
+        if (((unsigned char)*p & 0xC0) != 0x80 && ++k > max - 1) break;
+        buf[o++] = *p;
+    }
+    buf[o] = '\0';
+    rp_html_text(f, buf);
+    fputs("…", f);
 }
 
 /* 1, 2 or 5 times a power of ten, close to `raw`. */
@@ -110,7 +132,7 @@ void rp_svg_line_chart(FILE *f, const char *title, const char *xlabel, const cha
     rp_html_text(f, title);
     fprintf(f, "</title>\n<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", width, height);
     fprintf(f, "<text x=\"%d\" y=\"18\" class=\"ct\">", width / 2);
-    rp_html_text(f, title);
+    text_fit(f, title, (width - 16) / 7);
     fprintf(f, "</text>\n");
     /* grid, ticks and labels */
     char lab[64];
@@ -158,7 +180,7 @@ void rp_svg_line_chart(FILE *f, const char *title, const char *xlabel, const cha
         fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2.5\"%s/>", lx, ly, lx + 22,
                 ly, rp_color(s[i].color), s[i].dashed ? " stroke-dasharray=\"6 4\"" : "");
         fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"lg\">", lx + 28, ly + 4);
-        rp_html_text(f, s[i].name);
+        text_fit(f, s[i].name, (entry_w - 34) / 6);
         fprintf(f, "</text>\n");
     }
     fprintf(f, "</svg>\n");
