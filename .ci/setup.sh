@@ -107,8 +107,10 @@ esac
 case "$MODE" in
 quickstart)
     if [[ -f experiments/quickstart.yaml ]]; then
-        say "./build/kgmtl run experiments/quickstart.yaml"
-        ./build/kgmtl run experiments/quickstart.yaml
+        # --resume: a second run reuses finished runs instead of refusing the existing results;
+        # -j 2: two single-threaded runs at a time (the models are small; two runs use two cores best)
+        say "./build/kgmtl run experiments/quickstart.yaml --resume -j 2"
+        ./build/kgmtl run experiments/quickstart.yaml --resume -j 2
     else
         # until the quickstart manifest lands: the built-in multi-task demo
         say "./build/kgmtl run --demo"
