@@ -641,6 +641,79 @@ static kgm_status rd_body(rd *r, const msgpack_object *b, kgm_dataset *ds) {
     return KGM_OK;
 }
 
+/* msgpack-c allocates the objects of a container from its declared count
+ * before reading them, so a corrupt count of 2^32 would ask for gigabytes.
+ * Walk the encoding first (no allocation) and accept it only if every
+ * declared count and length fits in the bytes that remain: then unpacking
+ * allocates at most a small multiple of the file size. */
+static bool msgpack_bounded(const uint8_t *p, size_t n, size_t *used) {
+    uint64_t pending[64]; /* objects still to read at each depth */
+    int depth = 0;
+    pending[0] = 1;
+    size_t i = 0;
+    while (depth >= 0) {
+        if (pending[depth] == 0) {
+            depth--;
+            continue;
+        }
+        pending[depth]--;
+        if (i >= n) return false;
+        uint8_t t = p[i++];
+        uint64_t cnt = 0, len = 0;
+        int kids = 0; /* 1 array, 2 map */
+        size_t need;
+#define BE(k) ((k) == 1 ? (uint64_t)p[i] : (k) == 2 ? ((uint64_t)p[i] << 8 | p[i + 1]) \
+              : ((uint64_t)p[i] << 24 | (uint64_t)p[i + 1] << 16 | (uint64_t)p[i + 2] << 8 | p[i + 3]))
+        if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) continue;
+        else if ((t & 0xe0) == 0xa0) len = t & 0x1f;
+        else if ((t & 0xf0) == 0x90) { cnt = t & 0x0f; kids = 1; }
+        else if ((t & 0xf0) == 0x80) { cnt = t & 0x0f; kids = 2; }
+        else {
+            switch (t) {
+            case 0xcc: case 0xd0: need = 1; break;
+            case 0xcd: case 0xd1: need = 2; break;
+            case 0xca: case 0xce: case 0xd2: need = 4; break;
+            case 0xcb: case 0xcf: case 0xd3: need = 8; break;
+            case 0xd4: need = 2; break; /* fixext */
+            case 0xd5: need = 3; break;
+            case 0xd6: need = 5; break;
+            case 0xd7: need = 9; break;
+            case 0xd8: need = 17; break;
+            case 0xc4: case 0xd9: case 0xc7: need = 1; break; /* length fields */
+            case 0xc5: case 0xda: case 0xc8: case 0xdc: case 0xde: need = 2; break;
+            case 0xc6: case 0xdb: case 0xc9: case 0xdd: case 0xdf: need = 4; break;
+            default: return false;
+            }
+            if (n - i < need) return false;
+            switch (t) {
+            case 0xc4: case 0xd9: len = BE(1); i += 1; break;
+            case 0xc5: case 0xda: len = BE(2); i += 2; break;
+            case 0xc6: case 0xdb: len = BE(4); i += 4; break;
+            case 0xc7: len = BE(1) + 1; i += 1; break;
+            case 0xc8: len = BE(2) + 1; i += 2; break;
+            case 0xc9: len = BE(4) + 1; i += 4; break;
+            case 0xdc: cnt = BE(2); kids = 1; i += 2; break;
+            case 0xdd: cnt = BE(4); kids = 1; i += 4; break;
+            case 0xde: cnt = BE(2); kids = 2; i += 2; break;
+            case 0xdf: cnt = BE(4); kids = 2; i += 4; break;
+            default: i += need; continue;
+            }
+        }
+#undef BE
+        if (kids) {
+            uint64_t objs = cnt * (uint64_t)kids;
+            if (objs > n - i) return false; /* every object takes at least one byte */
+            if (depth + 1 >= 64) return false;
+            pending[++depth] = objs;
+        } else {
+            if (len > n - i) return false;
+            i += len;
+        }
+    }
+    *used = i;
+    return true;
+}
+
 kgm_status kgm__cache_parse(const char *name, const void *data, size_t n, const kgm_cache_expect *e, kgm_dataset *ds) {
     kgm_dataset_init(ds);
     rd rr = {name}, *r = &rr;
@@ -649,6 +722,12 @@ kgm_status kgm__cache_parse(const char *name, const void *data, size_t n, const 
     size_t off = 0;
     kgm_status st = KGM_OK;
     uint64_t body_bytes = 0, body_hash = 0;
+    size_t hdr_end = 0, body_end = 0;
+    if (!msgpack_bounded(data, n, &hdr_end) ||
+        !msgpack_bounded((const uint8_t *)data + hdr_end, n - hdr_end, &body_end) || hdr_end + body_end != n) {
+        st = BAD("cache: expected a msgpack header and body, found %s", n ? "malformed or truncated bytes" : "an empty file");
+        goto out;
+    }
     if (msgpack_unpack_next(&up, data, n, &off) != MSGPACK_UNPACK_SUCCESS || up.data.type != MSGPACK_OBJECT_MAP) {
         st = BAD("cache: expected a msgpack header map, found %s", n ? "other bytes" : "an empty file");
         goto out;

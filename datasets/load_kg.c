@@ -166,6 +166,7 @@ kgm_status kgm__load_kgat_rd(kgm_reader *r, kgm_dataset *ds, bool test) {
         }
         r->rows++;
     }
+    if (ds->inter.n - n0 < 2) return KGM_OK;
     int64_t d = kgm__find_dups(ds->inter.user + n0, ds->inter.item + n0, NULL, ds->inter.n - n0, NULL);
     if (d < 0) return KGM_ERR(KGM_ERR_NOMEM, "duplicate check");
     r->duplicates += d;

@@ -158,7 +158,8 @@ kgm_status kgm__load_wordnet_rd(kgm_reader *r, kgm_dataset *ds) {
     /* Lexical pointers between different words of the same two synsets give
      * the same synset triple: keep one (these are not input duplicates). */
     int64_t n = ds->kg.n - k0;
-    uint8_t *dup = malloc((size_t)(n > 0 ? n : 1));
+    if (n < 2) return KGM_OK;
+    uint8_t *dup = malloc((size_t)n);
     if (!dup) return KGM_ERR(KGM_ERR_NOMEM, "wordnet dedup");
     if (kgm__find_dups(ds->kg.h + k0, ds->kg.r + k0, ds->kg.t + k0, n, dup) < 0) {
         free(dup);

@@ -215,3 +215,38 @@ Test(shared, wordnet_recipe_export_equals_shared) {
     cr_assert(sorted_equals(p, w));
     tmp_cleanup();
 }
+
+/* Run a recipe script into a temporary folder; false (and the test skips)
+ * when its inputs are not installed: recipes install with apt-get, tests do not. */
+static void run_recipe(const char *name, const char *probe, const char *out_rel, const char *want_rel) {
+    NEED_ROOT();
+    if (system(probe) != 0) cr_skip_test("inputs of recipe %s are not installed", name);
+    const char *src = getenv("KGMTL_SOURCE_DIR"), *bd = getenv("KGMTL_BUILD_DIR");
+    cr_assert(src && bd, "KGMTL_SOURCE_DIR and KGMTL_BUILD_DIR must be set");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "KGMTL='%s/kgmtl' sh '%s/datasets/recipes/%s.sh' '%s' >/dev/null", bd, src, name, tmp_dir());
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    char got[2048], want[2048];
+    snprintf(got, sizeof got, "%s/%s", tmp_dir(), out_rel);
+    snprintf(want, sizeof want, "%s/%s", root, want_rel);
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", got, want);
+    cr_assert_eq(system(cmd), 0, "%s differs from %s", got, want);
+}
+
+Test(recipes, kernlab_income) {
+    run_recipe("kernlab-income",
+               "test -r /usr/lib/R/site-library/kernlab/data/income.rda && /usr/bin/python3 -c 'import rdata, pandas' "
+               "2>/dev/null",
+               "kernlab-income/income.tsv", "kernlab-income/income.tsv");
+    tmp_cleanup();
+}
+
+Test(recipes, wordnet) {
+    run_recipe("wordnet", "test -r /usr/share/wordnet/data.noun", "wordnet/triples.tsv", "wordnet/triples.tsv");
+    char got[2048], want[2048], cmd[4200];
+    snprintf(got, sizeof got, "%s/wordnet/entities.tsv", tmp_dir());
+    snprintf(want, sizeof want, "%s/wordnet/entities.tsv", shared_root());
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", got, want);
+    cr_assert_eq(system(cmd), 0);
+    tmp_cleanup();
+}
