@@ -41,7 +41,7 @@ kgm_status kgm_checkpoint_save(const char *path, const kgm_trainer *tr, const kg
      * and the run name, so equal runs in different directories agree) */
     uint64_t cfg_hash = kgm_run_config_hash(tr->cfg);
     kgm_hasher_update(&h, &cfg_hash, sizeof cfg_hash);
-    msgpack_pack_map(&pk, 14);
+    msgpack_pack_map(&pk, 15);
     pk_str(&pk, "magic");
     pk_str(&pk, KGM_CKPT_MAGIC);
     pk_str(&pk, "version");
@@ -50,6 +50,8 @@ kgm_status kgm_checkpoint_save(const char *path, const kgm_trainer *tr, const kg
     msgpack_pack_uint64(&pk, kgm_run_config_hash(tr->cfg));
     pk_str(&pk, "config");
     pk_bin(&pk, tr->cfg, sizeof *tr->cfg);
+    pk_str(&pk, "config_sum"); /* integrity of the stored configuration bytes */
+    msgpack_pack_uint64(&pk, kgm_hash64(tr->cfg, sizeof *tr->cfg));
     pk_str(&pk, "state");
     msgpack_pack_array(&pk, 5);
     msgpack_pack_int32(&pk, cs->epoch);
@@ -216,11 +218,24 @@ static kgm_status ck_header(const char *path, const ckpt_file *f) {
     return KGM_OK;
 }
 
+/* The stored configuration bytes must match their recorded checksum. */
+static kgm_status ck_config(const char *path, const ckpt_file *f, const void **cfg) {
+    KGM_TRY(ck_bin(path, f, "config", sizeof(kgm_run_config), cfg, false));
+    const msgpack_object *cs = ck_get(f, "config_sum");
+    if (!cs || cs->type != MSGPACK_OBJECT_POSITIVE_INTEGER || cs->via.u64 != kgm_hash64(*cfg, sizeof(kgm_run_config)))
+        return KGM_ERR(KGM_ERR_FORMAT, "%s: the stored configuration is corrupted (checksum mismatch)", path);
+    return KGM_OK;
+}
+
 kgm_status kgm_checkpoint_info(const char *path, kgm_ckpt_info *out) {
     memset(out, 0, sizeof *out);
     ckpt_file f;
     kgm_status st = ck_open(path, &f);
     if (!st) st = ck_header(path, &f);
+    if (!st) {
+        const void *cp;
+        st = ck_config(path, &f, &cp);
+    }
     if (!st) {
         const msgpack_object *h = ck_get(&f, "config_hash"), *s = ck_get(&f, "state"), *pa = ck_get(&f, "params"),
                              *ck = ck_get(&f, "checksum"), *b = ck_get(&f, "best");
@@ -247,7 +262,7 @@ kgm_status kgm_checkpoint_read_config(const char *path, kgm_run_config *cfg) {
     kgm_status st = ck_open(path, &f);
     const void *p = NULL;
     if (!st) st = ck_header(path, &f);
-    if (!st) st = ck_bin(path, &f, "config", sizeof *cfg, &p, false);
+    if (!st) st = ck_config(path, &f, &p);
     if (!st) memcpy(cfg, p, sizeof *cfg);
     ck_close(&f);
     return st;
@@ -288,7 +303,7 @@ kgm_status kgm_checkpoint_load(const char *path, kgm_trainer *tr, kgm_ckpt_state
         FAIL("%s: checkpoint has %u parameters, the model has %d", path, pa && pa->type == MSGPACK_OBJECT_ARRAY ? pa->via.array.size : 0, ps->n);
     kgm_hasher h;
     kgm_hasher_init(&h);
-    if ((st = ck_bin(path, &f, "config", sizeof *tr->cfg, &p, false))) goto done;
+    if ((st = ck_config(path, &f, &p))) goto done;
     {
         /* the stored configuration must be intact: its hash is the recorded one */
         kgm_run_config *stored = malloc(sizeof *stored);
