@@ -28,39 +28,62 @@ static kgm_status body_ml_movies(kgm_reader *r, void *v) {
     bool got;
     kgm_field f[8];
     char q[80];
+    char *scratch = NULL;
+    size_t scap = 0;
+    kgm_status st = KGM_OK;
     for (;;) {
-        KGM_TRY(kgm_reader_next(r, &line, &len, &got));
-        if (!got) break;
+        if ((st = kgm_reader_next(r, &line, &len, &got)) != KGM_OK || !got) break;
         if (len == 0) continue;
-        int nf = kgm__split(line, len, '\t', false, f, 8, NULL);
+        if (len + 1 > scap) {
+            char *p = realloc(scratch, len + 1);
+            if (!p) {
+                st = KGM_ERR(KGM_ERR_NOMEM, "scratch");
+                break;
+            }
+            scratch = p;
+            scap = len + 1;
+        }
+        /* written by pandas: fields holding '"' are quoted CSV-style */
+        int nf = kgm__split(line, len, '\t', true, f, 8, scratch);
         if (r->line_no == 1 && nf >= 1 && f[0].n == 7 && memcmp(f[0].p, "movieId", 7) == 0) continue;
-        if (nf != 4) {
-            KGM_TRY(kgm_reader_bad(r, "expected 4 fields (movieId, title, year, genres), found %d in %s", nf,
-                                   kgm__quote(q, sizeof q, line, len)));
-            continue;
-        }
         float year = __builtin_nanf("");
-        if (!kgm__is_missing(f[2].p, f[2].n) && !kgm__parse_f32(f[2].p, f[2].n, &year)) {
-            KGM_TRY(kgm_reader_bad(r, "expected a year in field 3, found %s", kgm__quote(q, sizeof q, f[2].p, f[2].n)));
+        if (nf < 0) {
+            if ((st = kgm_reader_bad(r, "expected a closing double quote, found the end of the line")) != KGM_OK) break;
             continue;
         }
+        if (nf != 4) {
+            if ((st = kgm_reader_bad(r, "expected 4 fields (movieId, title, year, genres), found %d in %s", nf,
+                                     kgm__quote(q, sizeof q, line, len))) != KGM_OK)
+                break;
+            continue;
+        }
+        if (!kgm__is_missing(f[2].p, f[2].n) && !kgm__parse_f32(f[2].p, f[2].n, &year)) {
+            if ((st = kgm_reader_bad(r, "expected a year in field 3, found %s", kgm__quote(q, sizeof q, f[2].p, f[2].n))) !=
+                KGM_OK)
+                break;
+            continue;
+        }
+        if (year == -2147483648.0f) year = __builtin_nanf(""); /* R's NA_integer_ leaked into the export */
         if (f[0].n == 0) {
-            KGM_TRY(kgm_reader_bad(r, "expected a movie id in field 1, found an empty field"));
+            if ((st = kgm_reader_bad(r, "expected a movie id in field 1, found an empty field")) != KGM_OK) break;
             continue;
         }
         int32_t item;
-        KGM_TRY(kgm_idmap_intern(&ds->items, f[0].p, f[0].n, &item));
-        KGM_TRY(kgm_strings_set(&ds->item_text, item, f[1].p, f[1].n));
-        KGM_TRY(kgm_table_set_num(t, c_year, item, year));
+        if ((st = kgm_idmap_intern(&ds->items, f[0].p, f[0].n, &item)) != KGM_OK) break;
+        if ((st = kgm_strings_set(&ds->item_text, item, f[1].p, f[1].n)) != KGM_OK) break;
+        if ((st = kgm_table_set_num(t, c_year, item, year)) != KGM_OK) break;
         size_t a = 0;
-        for (size_t b = 0; b <= f[3].n; b++)
+        for (size_t b = 0; b <= f[3].n && st == KGM_OK; b++)
             if (b == f[3].n || f[3].p[b] == '|') {
                 if (b > a && !(b - a == 18 && memcmp(f[3].p + a, "(no genres listed)", 18) == 0))
-                    KGM_TRY(kgm_table_add_multi(t, c_genres, item, f[3].p + a, b - a));
+                    st = kgm_table_add_multi(t, c_genres, item, f[3].p + a, b - a);
                 a = b + 1;
             }
+        if (st != KGM_OK) break;
         r->rows++;
     }
+    free(scratch);
+    KGM_TRY(st);
     return kgm__table_sort_multi(t);
 }
 

@@ -30,6 +30,10 @@ Test(shared, movielens_small_with_kg) {
     cr_assert_eq(linked, 9066, "every movie has released_in_decade, so every item is an entity");
     int32_t toy = kgm_idmap_find(&ds.items, "1", 1);
     cr_assert_str_eq(kgm_strings_get(&ds.item_text, toy, NULL), "Toy Story");
+    /* pandas quoting and R's NA year */
+    int32_t m = kgm_idmap_find(&ds.items, "7789", 4), cy = kgm_table_find(&ds.item_attrs, "year");
+    cr_assert_str_eq(kgm_strings_get(&ds.item_text, m, NULL), "11'09\"01 - September 11");
+    cr_assert(isnan(ds.item_attrs.cols[cy].num[kgm_idmap_find(&ds.items, "108548", 6)]));
     cr_assert_eq(kgm_dataset_validate(&ds), KGM_OK);
     /* prepared + cached: reload well under a second */
     kgm_prep_settings p;
@@ -243,9 +247,22 @@ Test(recipes, kernlab_income) {
 
 Test(recipes, wordnet) {
     run_recipe("wordnet", "test -r /usr/share/wordnet/data.noun", "wordnet/triples.tsv", "wordnet/triples.tsv");
-    char got[2048], want[2048], cmd[4200];
+    char got[2048], want[2048], cmd[8192];
     snprintf(got, sizeof got, "%s/wordnet/entities.tsv", tmp_dir());
     snprintf(want, sizeof want, "%s/wordnet/entities.tsv", shared_root());
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", got, want);
+    cr_assert_eq(system(cmd), 0);
+    tmp_cleanup();
+}
+
+Test(recipes, movielens_small_ratings_and_movies) {
+    run_recipe("movielens-small",
+               "test -r /usr/lib/R/site-library/dslabs/data/Rdata.rdb && /usr/bin/python3 -c 'import rdata, pandas' "
+               "2>/dev/null",
+               "movielens-small/ratings.tsv", "movielens-small/ratings.tsv");
+    char got[2048], want[2048], cmd[8192];
+    snprintf(got, sizeof got, "%s/movielens-small/movies.tsv", tmp_dir());
+    snprintf(want, sizeof want, "%s/movielens-small/movies.tsv", shared_root());
     snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", got, want);
     cr_assert_eq(system(cmd), 0);
     tmp_cleanup();
