@@ -4,7 +4,11 @@
  * L = sum(r ⊙ out) with a fixed random r, backpropagates, and compares every
  * analytic gradient element of every input that has a grad buffer against the
  * central difference (L(x+h) - L(x-h)) / 2h computed in double. The error of an
- * element is |a - n| / max(|a|, |n|, floor); the result reports the worst. */
+ * element is |a - n| / max(|a|, |n|, floor); the result reports the worst.
+ * An element whose one-sided differences disagree (the forward function has a
+ * kink within h, e.g. a ReLU input at 0) has no derivative to compare: it is
+ * skipped and counted in n_kinks. That never hides a wrong backward kernel,
+ * which shows at every smooth point. */
 #ifndef KGMTL_GRADCHECK_H
 #define KGMTL_GRADCHECK_H
 
@@ -18,6 +22,7 @@ typedef struct kgm_gradcheck_result {
     int64_t worst_index;  /* which element */
     double analytic, numeric;
     int64_t n_checked;    /* elements compared */
+    int64_t n_kinks;      /* elements skipped at non-differentiable points */
 } kgm_gradcheck_result;
 
 /* Check gradients of `f` w.r.t. every input whose `grad` is non-NULL (heap
