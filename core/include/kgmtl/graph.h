@@ -110,12 +110,14 @@ kgm_status kgm_graph_new_social(const int32_t *src, const int32_t *dst, const fl
  * kept; weights may be NULL or one per igraph edge). */
 kgm_status kgm_graph_from_igraph(const struct igraph_s *ig, const float *weight, kgm_graph **out);
 
+/* Free a graph (NULL is ignored). CSR views extracted from it stay valid. */
 void kgm_graph_free(kgm_graph *g);
 
+/* Simple accessors: kind, node count, edge count, relation count (0 for a
+ * social graph), directedness (a KG is always directed). */
 kgm_graph_kind kgm_graph_get_kind(const kgm_graph *g);
 int32_t kgm_graph_n_nodes(const kgm_graph *g);
 int64_t kgm_graph_n_edges(const kgm_graph *g);
-/* Number of relations (0 for a social graph). */
 int32_t kgm_graph_n_rel(const kgm_graph *g);
 bool kgm_graph_is_directed(const kgm_graph *g);
 /* The per-edge arrays (by igraph edge id). */
@@ -221,8 +223,12 @@ typedef struct kgm_graph_csr {
     kgm_csr view;
 } kgm_graph_csr;
 
-/* Extract the CSR view of `g` (opts may be NULL: forward direction, no inverse). */
+/* Extract the CSR view of `g` (opts may be NULL: forward direction, no
+ * inverse, weights used). Independent of the graph afterwards. */
 kgm_status kgm_graph_csr_build(const kgm_graph *g, const kgm_graph_csr_opts *opts, kgm_graph_csr *out);
+/* Free a view's arrays and zero it (a zeroed or destroyed view is ignored).
+ * Layers keep pointers into the view until the tape is reset: destroy it
+ * only after that. */
 void kgm_graph_csr_destroy(kgm_graph_csr *c);
 
 /* Mini-batch subgraph: the nodes within n_hops of the seeds following the
@@ -252,6 +258,7 @@ typedef struct kgm_fanout {
     int64_t cap_[KGM_FANOUT_MAX_HOPS + 1];
 } kgm_fanout;
 
+/* An empty sample (no buffers yet); destroy frees the buffers. */
 void kgm_fanout_init(kgm_fanout *f);
 void kgm_fanout_destroy(kgm_fanout *f);
 
