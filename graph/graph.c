@@ -55,6 +55,9 @@ static kgm_status validate(const int32_t *src, const int32_t *rel, const int32_t
         if (dst[k] > max_id) max_id = dst[k];
         if (rel && rel[k] > max_rel) max_rel = rel[k];
     }
+    if ((infer_n && max_id >= INT32_MAX) || (rel && infer_r && max_rel >= INT32_MAX))
+        return KGM_ERR(KGM_ERR_INDEX, "graph: id %lld leaves no room for a node count below 2^31",
+                       (long long)(max_id >= INT32_MAX ? max_id : max_rel));
     if (infer_n) nn = (int32_t)(max_id + 1);
     if (rel && infer_r) nr = (int32_t)(max_rel + 1);
 
@@ -66,7 +69,8 @@ static kgm_status validate(const int32_t *src, const int32_t *rel, const int32_t
         bool bad_rel = rel && (rel[k] < 0 || rel[k] >= nr);
         if (!bad_node && !bad_rel) continue;
         rep->n_dangling++;
-        bool negative = src[k] < 0 || dst[k] < 0 || (rel && rel[k] < 0);
+        bool negative = src[k] < 0 || dst[k] < 0 || (rel && rel[k] < 0) || src[k] == INT32_MAX ||
+                        dst[k] == INT32_MAX || (rel && rel[k] == INT32_MAX); /* cannot be kept either */
         if (o->dangling == KGM_GRAPH_ERROR || (o->dangling == KGM_GRAPH_KEEP && negative)) {
             if (bad_node)
                 return KGM_ERR(KGM_ERR_INDEX, "graph: edge %lld (%d -> %d) has a node id outside [0, %d)",

@@ -47,6 +47,13 @@ Test(graph_store, dangling_policies) {
     cr_assert_eq(kgm_graph_n_edges(g), 1);
     kgm_graph_free(g);
 
+    /* Nor can an id that leaves no room for a count below 2^31. */
+    o.dangling = KGM_GRAPH_KEEP;
+    int32_t hb[] = {0, INT32_MAX};
+    cr_assert_eq(kgm_graph_new_kg(hb, rn, tn, 2, &o, &rep, &g), KGM_ERR_INDEX);
+    kgm_graph_opts oi = kgm_graph_default_opts();
+    cr_assert_eq(kgm_graph_new_kg(hb, rn, tn, 2, &oi, &rep, &g), KGM_ERR_INDEX);
+
     /* Relation ids are checked against n_rel too. */
     o.n_rel = 1;
     o.dangling = KGM_GRAPH_ERROR;
