@@ -2,20 +2,32 @@
 #include "kgmtl/arena.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
+
+/* Reservations of at least this size are mapped directly: pages are touched
+ * only when used, and malloc debugging fills (MALLOC_PERTURB_) do not write
+ * gigabytes the arena never uses. */
+#define KGM_ARENA_MMAP_MIN ((size_t)1 << 20)
 
 kgm_status kgm_arena_init(kgm_arena *a, size_t cap) {
     a->base = NULL;
     a->cap = a->used = a->high_water = 0;
     if (cap == 0) return KGM_ERR(KGM_ERR_ARG, "arena capacity must be > 0");
     cap = (cap + 63) & ~(size_t)63;
-    a->base = aligned_alloc(64, cap);
+    if (cap >= KGM_ARENA_MMAP_MIN) {
+        void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        a->base = p == MAP_FAILED ? NULL : p;
+    } else {
+        a->base = aligned_alloc(64, cap);
+    }
     if (!a->base) return KGM_ERR(KGM_ERR_NOMEM, "cannot reserve %zu bytes for the arena", cap);
     a->cap = cap;
     return KGM_OK;
 }
 
 void kgm_arena_destroy(kgm_arena *a) {
-    free(a->base);
+    if (a->base && a->cap >= KGM_ARENA_MMAP_MIN) munmap(a->base, a->cap);
+    else free(a->base);
     a->base = NULL;
     a->cap = a->used = 0;
 }
