@@ -144,6 +144,8 @@ void kgm_trainer_destroy(kgm_trainer *tr) {
         free(tr->t[k].cold_split.item);
         free(tr->t[k].cold_split.label);
         free(tr->t[k].cold_split.label2);
+        free(tr->t[k].cold_split.up_ptr);
+        free(tr->t[k].cold_split.up_col);
     }
     kgm_encoder_destroy(&tr->enc);
     kgm_optim_free(tr->opt);
@@ -633,6 +635,8 @@ static bool make_cold_split(kgm_trainer *tr, kgm_run_task *t, bool users) {
     free(c->item);
     free(c->label);
     free(c->label2);
+    free(c->up_ptr);
+    free(c->up_col);
     memset(c, 0, sizeof *c);
     c->row = calloc((size_t)v->n + 1, sizeof *c->row);
     c->user = v->user ? calloc((size_t)v->n + 1, sizeof *c->user) : NULL;
@@ -649,6 +653,8 @@ static bool make_cold_split(kgm_trainer *tr, kgm_run_task *t, bool users) {
         if (c->label2) c->label2[c->n] = v->label2[i];
         c->n++;
     }
+    /* relevant lists (full-ranking tasks) restricted to the cold rows */
+    if (c->n > 0 && v->up_ptr && c->user && c->item && kgm_view_split_user_lists(c, tr->ds.users.count) != KGM_OK) return false;
     return c->n > 0;
 }
 

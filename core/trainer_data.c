@@ -19,7 +19,10 @@ static kgm_status prep_from_cfg(kgm_trainer *tr, kgm_prep_settings *p) {
     p->min_user_interactions = d->min_user_interactions;
     p->min_item_interactions = d->min_item_interactions;
     p->rating_threshold = (float)d->rating_threshold;
-    p->drop_below_threshold = false;
+    /* With sampled negatives (MKR protocol) ratings below the threshold are
+     * not negatives but unobserved: drop them; the view then draws
+     * train_negatives per positive. Without, they become label-0 rows. */
+    p->drop_below_threshold = d->train_negatives > 0;
     p->eval_negatives = d->eval_negatives;
     p->seed = tr->data_seed;
     p->valid_frac = (float)d->valid_frac;
@@ -259,6 +262,9 @@ static kgm_status view_interactions(kgm_trainer *tr, kgm_run_task *t, int kind) 
     if (kind == KGM_VIEW_INTERACTIONS && in->kind == KGM_LABEL_IMPLICIT && negs < 1)
         return KGM_ERR(KGM_ERR_ARG, "task '%s': implicit feedback has no negatives; set dataset.train_negatives >= 1",
                        t->spec->name);
+    if (kind == KGM_VIEW_INTERACTIONS && in->kind == KGM_LABEL_BINARY && negs > 0)
+        return KGM_ERR(KGM_ERR_ARG, "task '%s': dataset.train_negatives=%d applies to implicit feedback, but this data has explicit 0/1 labels",
+                       t->spec->name, negs);
     bool add_negs = kind == KGM_VIEW_INTERACTIONS && in->kind == KGM_LABEL_IMPLICIT;
     kgm_user_items pos;
     kgm_neg_sampler ns;
@@ -546,6 +552,8 @@ static kgm_status view_tabular(kgm_trainer *tr, kgm_run_task *t) {
     return KGM_OK;
 }
 
+kgm_status kgm_view_split_user_lists(kgm_view_split *s, int32_t n_users) { return build_user_pos(s, n_users, false); }
+
 kgm_status kgm_trainer_build_views(kgm_trainer *tr) {
     bool tabular = tr->ds.tabular.rows > 0 && tr->ds.inter.n == 0;
     for (int k = 0; k < tr->n_tasks; k++) {
@@ -719,7 +727,7 @@ static kgm_status be_user_items(void *self, kgm_task_ctx *ctx, kgm_split_id spli
                                 const int32_t **col) {
     kgm_run_task *t = task_of(self);
     if (split < 0 || split > 2) return KGM_ERR(KGM_ERR_ARG, "split %d outside train/valid/test", (int)split);
-    const kgm_view_split *v = &t->view.s[split];
+    const kgm_view_split *v = split_of(t, split); /* the cold-start subset while it is evaluated */
     if (!v->up_ptr) return KGM_ERR(KGM_ERR_UNSUPPORTED, "task '%s': per-user lists exist only for user-item and social views", t->spec->name);
     *rowptr = v->up_ptr;
     *col = v->up_col;

@@ -121,6 +121,8 @@ kgm_status kgm_trainer_step(kgm_trainer *tr);
 kgm_status kgm_trainer_open_data(kgm_trainer *tr);
 kgm_status kgm_trainer_build_views(kgm_trainer *tr);
 void kgm_view_destroy(kgm_view *v);
+/* (Re)build the per-user positive lists of a split from its rows. */
+kgm_status kgm_view_split_user_lists(kgm_view_split *s, int32_t n_users);
 extern const kgm_task_backend kgm_trainer_backend;
 /* The mixer/encoder representation of a batch for task k. */
 kgm_status kgm_trainer_represent(kgm_trainer *tr, kgm_run_task *t, kgm_tape *tp, const kgm_batch *b, kgm_tensor **h);
