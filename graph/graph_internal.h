@@ -93,15 +93,30 @@ typedef struct kgm_prop_coef {
 kgm_status kgm_graph_prop_coef(kgm_tape *tp, const kgm_graph_csr *g, kgm_graph_norm norm,
                                bool self_loops, kgm_prop_coef *c);
 
-/* Forward: y[i*ys + yo .. +D) = (P x)_i for every row i (rows owned by
- * threads; each row sums its entries in order, so the result does not depend
- * on the thread count). When acc is given, acc[i*D ..] += the new row too. */
+/* What a propagation does with the row r it computes (r already includes
+ * `scale`): unless no_out, the row goes to the output; when acc is given,
+ *   acc_i = acc_scale * ((base ? base_i : acc_i) + in_coef * in_i + r_i)
+ * where in_i is the kernel's own input row (x_i forward, dy_i backward).
+ * NULL epilogue: scale 1, no accumulator. LightGCN chains layers through it
+ * without extra streaming passes. */
+typedef struct kgm_prop_epi {
+    float *acc;
+    const float *base;
+    float in_coef;
+    float scale;
+    float acc_scale;
+    bool no_out;
+} kgm_prop_epi;
+
+/* Forward: y[i*ys + yo .. +D) = (P x)_i for every row i (rows split into
+ * contiguous ranges of equal work, one per thread; each row sums its
+ * entries in order, so the result does not depend on the thread count). */
 void kgm_graph_prop_fwd(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *x, int32_t D,
-                        float *y, int32_t ys, int32_t yo, float *acc);
+                        float *y, int32_t ys, int32_t yo, const kgm_prop_epi *e);
 /* Backward over the transpose: dx (n,D) (+)= P^T dy, dy read at stride ys
- * and offset yo; `assign` overwrites dx instead of accumulating; acc as above. */
+ * and offset yo; `assign` overwrites dx instead of accumulating. */
 void kgm_graph_prop_bwd(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *dy, int32_t ys,
-                        int32_t yo, int32_t D, float *dx, bool assign, float *acc);
+                        int32_t yo, int32_t D, float *dx, bool assign, const kgm_prop_epi *e);
 
 kgm_status kgm_graph_check_x(const kgm_graph_csr *g, const kgm_tensor *x, const char *what);
 kgm_status kgm_graph_check_kg(const kgm_graph_csr *g, const char *what);

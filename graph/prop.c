@@ -43,6 +43,7 @@ kgm_status kgm_graph_prop_coef(kgm_tape *tp, const kgm_graph_csr *g, kgm_graph_n
     KGM_TRY(arena_floats(tp, n, &a));
     if (norm == KGM_GRAPH_NORM_SYM) KGM_TRY(arena_floats(tp, n, &b));
     if (self_loops) KGM_TRY(arena_floats(tp, n, &self));
+#pragma omp parallel for schedule(static) if (n > 4096)
     for (int32_t i = 0; i < n; i++) {
         double din = (double)g->deg_in[i] + s;
         if (norm == KGM_GRAPH_NORM_ROW) {
@@ -63,87 +64,115 @@ kgm_status kgm_graph_prop_coef(kgm_tape *tp, const kgm_graph_csr *g, kgm_graph_n
 
 /* Rows of x are read in neighbour order, which the hardware prefetcher
  * cannot guess: ask for the row PF_DIST entries ahead. */
-#define PF_DIST 8
+#define PF_DIST 16
 static inline void prefetch_row(const float *p, int32_t D) {
     for (int32_t d = 0; d < D; d += 16) __builtin_prefetch(p + d, 0, 1);
 }
 
 static inline float coef_self(const kgm_prop_coef *c, int32_t i) { return c->self ? c->self[i] : c->self_c; }
 
-/* Rows are handed out in chunks of this many. */
-#define PROP_CHUNK 64
+/* First row of thread `tid`'s share when rows [0, n) with entries ptr are
+ * split into `nth` contiguous ranges of about equal work (entries + rows):
+ * contiguous ranges keep each thread's index and output streams sequential. */
+static int32_t balanced_start(const int64_t *ptr, int32_t n, int tid, int nth) {
+    if (tid <= 0) return 0;
+    if (tid >= nth) return n;
+    int64_t target = (ptr[n] + n) * tid / nth;
+    int32_t lo = 0, hi = n;
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (ptr[mid] + mid < target) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
 
+/* One direction of the propagation: rows of `ptr`, neighbour ids `idx`,
+ * entry index `perm[p]` (NULL: p itself) for the weights, the row's own
+ * factor and the neighbour's factor. The forward is (rowptr, nbr, -, a, b),
+ * the backward the transpose (t_rowptr, t_dst, t_perm, b, a): both compute
+ * the coefficient of an entry as own[row] * w * other[neighbour]. */
+typedef struct {
+    const int64_t *ptr, *perm;
+    const int32_t *idx;
+    const float *own, *other;
+} prop_dir;
+
+/* Rows [r0, r1) of  out = scale * (s_r in_r + sum_p cf_p in_idx[p])  with the
+ * epilogue of kgm_prop_epi (see graph_internal.h). `in` is read at stride
+ * is / offset io, `out` written at stride os / offset oo; acc and base are
+ * (n, D). */
 KGM_MULTIVERSION
-static void fwd_rows(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *x, int32_t D, float *y,
-                     int32_t ys, int32_t yo, float *acc, int32_t i0, int32_t i1) {
-    const int64_t *rp = g->rowptr;
-    const int32_t *nbr = g->nbr;
-    int64_t nnz = g->nnz;
-    for (int32_t i = i0; i < i1; i++) {
-        float *restrict yr = y + (size_t)i * ys + yo;
-        const float *restrict xi = x + (size_t)i * D;
-        float si = coef_self(c, i), ai = c->a ? c->a[i] : 1.0f;
-        for (int32_t d = 0; d < D; d++) yr[d] = si * xi[d];
-        for (int64_t k = rp[i]; k < rp[i + 1]; k++) {
-            int32_t j = nbr[k];
-            if (k + PF_DIST < nnz) prefetch_row(x + (size_t)nbr[k + PF_DIST] * D, D);
-            float cf = ai * (c->w ? c->w[k] : 1.0f) * (c->b ? c->b[j] : 1.0f);
-            const float *restrict xj = x + (size_t)j * D;
-            for (int32_t d = 0; d < D; d++) yr[d] += cf * xj[d];
+static void prop_rows(const prop_dir *pd, const kgm_prop_coef *c, const float *in, int32_t is, int32_t io,
+                      int32_t D, float *out, int32_t os, int32_t oo, bool assign, const kgm_prop_epi *e,
+                      int64_t nnz, int32_t r0, int32_t r1) {
+    float scale = e ? e->scale : 1.0f;
+    bool to_acc = e && e->no_out;
+    for (int32_t r = r0; r < r1; r++) {
+        const float *restrict inr = in + (size_t)r * is + io;
+        float sr = scale * coef_self(c, r), own = pd->own ? pd->own[r] : 1.0f;
+        float *restrict o;
+        if (to_acc) {
+            o = e->acc + (size_t)r * D;
+            const float *base = e->base ? e->base + (size_t)r * D : o;
+            float k = e->in_coef + sr;
+            if (k != 0.0f)
+                for (int32_t d = 0; d < D; d++) o[d] = base[d] + k * inr[d];
+            else if (e->base)
+                for (int32_t d = 0; d < D; d++) o[d] = base[d];
+        } else {
+            o = out + (size_t)r * os + oo;
+            if (assign && sr != 0.0f)
+                for (int32_t d = 0; d < D; d++) o[d] = sr * inr[d];
+            else if (assign)
+                for (int32_t d = 0; d < D; d++) o[d] = 0.0f;
+            else if (sr != 0.0f)
+                for (int32_t d = 0; d < D; d++) o[d] += sr * inr[d];
         }
-        if (acc) {
-            float *restrict ar = acc + (size_t)i * D;
-            for (int32_t d = 0; d < D; d++) ar[d] += yr[d];
+        for (int64_t p = pd->ptr[r]; p < pd->ptr[r + 1]; p++) {
+            int32_t j = pd->idx[p];
+            if (p + PF_DIST < nnz) prefetch_row(in + (size_t)pd->idx[p + PF_DIST] * is + io, D);
+            float cf = scale * own * (c->w ? c->w[pd->perm ? pd->perm[p] : p] : 1.0f) *
+                       (pd->other ? pd->other[j] : 1.0f);
+            const float *restrict inj = in + (size_t)j * is + io;
+            for (int32_t d = 0; d < D; d++) o[d] += cf * inj[d];
         }
+        if (to_acc) {
+            if (e->acc_scale != 1.0f)
+                for (int32_t d = 0; d < D; d++) o[d] *= e->acc_scale;
+        } else if (e && e->acc) {
+            float *restrict ar = e->acc + (size_t)r * D;
+            const float *base = e->base ? e->base + (size_t)r * D : ar;
+            if (e->in_coef != 0.0f)
+                for (int32_t d = 0; d < D; d++) ar[d] = e->acc_scale * (base[d] + e->in_coef * inr[d] + o[d]);
+            else
+                for (int32_t d = 0; d < D; d++) ar[d] = e->acc_scale * (base[d] + o[d]);
+        }
+    }
+}
+
+static void prop_run(const kgm_graph_csr *g, const prop_dir *pd, const kgm_prop_coef *c, const float *in,
+                     int32_t is, int32_t io, int32_t D, float *out, int32_t os, int32_t oo, bool assign,
+                     const kgm_prop_epi *e) {
+    int32_t n = g->n_nodes;
+#pragma omp parallel if ((g->nnz + n) * D > KGM_GRAPH_PAR_MIN)
+    {
+        int tid = omp_get_thread_num(), nth = omp_get_num_threads();
+        prop_rows(pd, c, in, is, io, D, out, os, oo, assign, e, g->nnz, balanced_start(pd->ptr, n, tid, nth),
+                  balanced_start(pd->ptr, n, tid + 1, nth));
     }
 }
 
 void kgm_graph_prop_fwd(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *x, int32_t D,
-                        float *y, int32_t ys, int32_t yo, float *acc) {
-    int32_t n = g->n_nodes, chunks = (n + PROP_CHUNK - 1) / PROP_CHUNK;
-#pragma omp parallel for schedule(dynamic, 1) if ((g->nnz + n) * D > KGM_GRAPH_PAR_MIN)
-    for (int32_t ch = 0; ch < chunks; ch++) {
-        int32_t i0 = ch * PROP_CHUNK, i1 = i0 + PROP_CHUNK < n ? i0 + PROP_CHUNK : n;
-        fwd_rows(g, c, x, D, y, ys, yo, acc, i0, i1);
-    }
-}
-
-KGM_MULTIVERSION
-static void bwd_rows(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *dy, int32_t ys, int32_t yo,
-                     int32_t D, float *dx, bool assign, float *acc, int32_t j0, int32_t j1) {
-    const int64_t *tp = g->t_rowptr, *perm = g->t_perm;
-    const int32_t *td = g->t_dst;
-    int64_t nnz = g->nnz;
-    for (int32_t j = j0; j < j1; j++) {
-        float *restrict dxr = dx + (size_t)j * D;
-        const float *restrict dyj = dy + (size_t)j * ys + yo;
-        float sj = coef_self(c, j), bj = c->b ? c->b[j] : 1.0f;
-        if (assign)
-            for (int32_t d = 0; d < D; d++) dxr[d] = sj * dyj[d];
-        else if (sj != 0.0f)
-            for (int32_t d = 0; d < D; d++) dxr[d] += sj * dyj[d];
-        for (int64_t p = tp[j]; p < tp[j + 1]; p++) {
-            int32_t i = td[p];
-            if (p + PF_DIST < nnz) prefetch_row(dy + (size_t)td[p + PF_DIST] * ys + yo, D);
-            float cf = bj * (c->w ? c->w[perm[p]] : 1.0f) * (c->a ? c->a[i] : 1.0f);
-            const float *restrict dyi = dy + (size_t)i * ys + yo;
-            for (int32_t d = 0; d < D; d++) dxr[d] += cf * dyi[d];
-        }
-        if (acc) {
-            float *restrict ar = acc + (size_t)j * D;
-            for (int32_t d = 0; d < D; d++) ar[d] += dxr[d];
-        }
-    }
+                        float *y, int32_t ys, int32_t yo, const kgm_prop_epi *e) {
+    prop_dir pd = {g->rowptr, NULL, g->nbr, c->a, c->b};
+    prop_run(g, &pd, c, x, D, 0, D, y, ys, yo, true, e);
 }
 
 void kgm_graph_prop_bwd(const kgm_graph_csr *g, const kgm_prop_coef *c, const float *dy, int32_t ys,
-                        int32_t yo, int32_t D, float *dx, bool assign, float *acc) {
-    int32_t n = g->n_nodes, chunks = (n + PROP_CHUNK - 1) / PROP_CHUNK;
-#pragma omp parallel for schedule(dynamic, 1) if ((g->nnz + n) * D > KGM_GRAPH_PAR_MIN)
-    for (int32_t ch = 0; ch < chunks; ch++) {
-        int32_t j0 = ch * PROP_CHUNK, j1 = j0 + PROP_CHUNK < n ? j0 + PROP_CHUNK : n;
-        bwd_rows(g, c, dy, ys, yo, D, dx, assign, acc, j0, j1);
-    }
+                        int32_t yo, int32_t D, float *dx, bool assign, const kgm_prop_epi *e) {
+    prop_dir pd = {g->t_rowptr, g->t_perm, g->t_dst, c->b, c->a};
+    prop_run(g, &pd, c, dy, ys, yo, D, dx, D, 0, assign, e);
 }
 
 /* ---- GCN / SAGE aggregation op ---------------------------------------------------- */
@@ -263,26 +292,41 @@ typedef struct {
     float *buf[2]; /* scratch, reused by the backward */
 } lgcn_saved;
 
+/* Layer k of K of the fused LightGCN chain, forward or backward: the first
+ * layer starts the accumulator (forward: from x; backward: + dy/(K+1)), the
+ * last one only accumulates (its output is not needed) and, forward, scales
+ * by 1/(K+1). So the chain streams no extra copy or scaling pass. */
+static kgm_prop_epi lgcn_epi(float *acc, const float *x, int32_t k, int32_t K, bool fwd) {
+    float inv = 1.0f / (float)(K + 1);
+    kgm_prop_epi e = {.acc = acc, .scale = 1.0f, .acc_scale = 1.0f, .no_out = k == K - 1};
+    if (fwd) {
+        e.base = k == 0 ? x : NULL;
+        if (k == K - 1) e.acc_scale = inv;
+    } else if (k == 0) {
+        e.scale = inv;
+        e.in_coef = inv;
+    }
+    return e;
+}
+
 static void lgcn_bw(kgm_tape *tp, kgm_node *n) {
     lgcn_saved *s = n->saved;
     kgm_tensor *x = n->in[0], *y = n->out;
     if (!x->grad) return;
     int64_t N = (int64_t)x->rows * x->cols;
     int32_t D = x->cols;
-    float inv = 1.0f / (float)(s->K + 1);
-    float *cur = s->buf[0], *nxt = s->buf[1];
-    /* dx += sum_k (Â^T)^k dy / (K+1): the chain of transposed propagations. */
+    if (s->K == 0) {
 #pragma omp parallel for schedule(static) if (N > KGM_GRAPH_PAR_MIN)
-    for (int64_t e = 0; e < N; e++) {
-        float gv = y->grad[e] * inv;
-        if (s->K > 0) cur[e] = gv;
-        x->grad[e] += gv;
+        for (int64_t e = 0; e < N; e++) x->grad[e] += y->grad[e];
+        return;
     }
+    /* dx += sum_k (Â^T)^k dy / (K+1): the chain of transposed propagations. */
+    const float *cur = y->grad;
     for (int32_t k = 0; k < s->K; k++) {
-        kgm_graph_prop_bwd(s->g, &s->c, cur, D, 0, D, nxt, true, x->grad);
-        float *t = cur;
+        kgm_prop_epi e = lgcn_epi(x->grad, NULL, k, s->K, false);
+        float *nxt = s->buf[k & 1];
+        kgm_graph_prop_bwd(s->g, &s->c, cur, D, 0, D, nxt, true, &e);
         cur = nxt;
-        nxt = t;
     }
     (void)tp;
 }
@@ -297,26 +341,27 @@ kgm_status kgm_graph_lightgcn(kgm_tape *tp, const kgm_graph_csr *g, kgm_tensor *
     int64_t N = (int64_t)x->rows * D;
     KGM_TRY(kgm_tape_tensor(tp, x->rows, D, false, need, out));
     kgm_tensor *y = *out;
-    memcpy(y->data, x->data, (size_t)N * sizeof(float));
     kgm_prop_coef c;
     KGM_TRY(kgm_graph_prop_coef(tp, g, KGM_GRAPH_NORM_SYM, false, &c));
     float *buf[2] = {NULL, NULL};
-    if (K > 0) {
+    if (K > 1) {
         KGM_TRY(arena_floats(tp, N, &buf[0]));
         KGM_TRY(arena_floats(tp, N, &buf[1]));
     }
+    lgcn_saved *s = NULL;
+    if (need) KGM_TRY(kgm_tape_alloc(tp, sizeof *s, (void **)&s));
+    if (K == 0) {
+#pragma omp parallel for schedule(static) if (N > KGM_GRAPH_PAR_MIN)
+        for (int64_t e = 0; e < N; e++) y->data[e] = x->data[e];
+    }
     const float *cur = x->data;
     for (int32_t k = 0; k < K; k++) {
+        kgm_prop_epi e = lgcn_epi(y->data, x->data, k, K, true);
         float *nxt = buf[k & 1];
-        kgm_graph_prop_fwd(g, &c, cur, D, nxt, D, 0, y->data);
+        kgm_graph_prop_fwd(g, &c, cur, D, nxt, D, 0, &e);
         cur = nxt;
     }
-    float inv = 1.0f / (float)(K + 1);
-#pragma omp parallel for schedule(static) if (N > KGM_GRAPH_PAR_MIN)
-    for (int64_t e = 0; e < N; e++) y->data[e] *= inv;
     if (need) {
-        lgcn_saved *s;
-        KGM_TRY(kgm_tape_alloc(tp, sizeof *s, (void **)&s));
         s->g = g;
         s->c = c;
         s->K = K;
