@@ -239,15 +239,22 @@ static kgm_status generate_wordnet_like(triples *tr, double scale, uint64_t seed
 
 /* ---- the layers under test ------------------------------------------------------------ */
 
-enum { B_GCN_PROP, B_GCN2_PROP, B_GCN2, B_SAGE, B_LIGHTGCN, B_RGCN_BASIS, B_RGCN_BLOCK, B_KGAT, B_DIFFNET, B_N };
+enum { B_GCN_PROP, B_GCN2_PROP, B_GCN2, B_SAGE_PROP, B_SAGE, B_LIGHTGCN, B_RGCN_BASIS, B_RGCN_BLOCK, B_KGAT, B_DIFFNET, B_N };
 
-static const char *const bench_names[B_N] = {"gcn_propagate", "gcn2_propagate", "gcn2_layer",
-                                             "sage_concat",   "lightgcn3",      "rgcn_basis4",
-                                             "rgcn_block8",   "kgat",           "diffnet"};
+static const char *const bench_names[B_N] = {"gcn_propagate", "gcn2_propagate", "gcn2_layer",  "sage_propagate",
+                                             "sage_concat",   "lightgcn3",      "rgcn_basis4", "rgcn_block8",
+                                             "kgat",          "diffnet"};
 static const char *const bench_help[B_N] = {
-    "one GCN aggregation (sym + self-loops)", "two GCN aggregations", "2 GCN layers (aggregate, W 64x64, ReLU)",
-    "SAGE concat + W (128x64) + ReLU", "LightGCN, K = 3", "R-GCN basis (B = 4) + W0",
-    "R-GCN block-diagonal (B = 8) + W0", "KGAT layer (Dr = d, bi-interaction)", "DiffNet layer (sigmoid)"};
+    "one GCN aggregation (sym + self-loops)",
+    "two GCN aggregations",
+    "2 GCN layers (aggregate, W 64x64, ReLU)",
+    "SAGE mean aggregation, concat [x | mean]",
+    "SAGE concat + W (128x64) + ReLU",
+    "LightGCN, K = 3",
+    "R-GCN basis (B = 4) + W0",
+    "R-GCN block-diagonal (B = 8) + W0",
+    "KGAT layer (Dr = d, bi-interaction)",
+    "DiffNet layer (sigmoid)"};
 
 #define BENCH_MAXP 8
 
@@ -314,6 +321,7 @@ static kgm_status case_forward(bench_case *c, kgm_tape *tp, kgm_tensor **out) {
         return kgm_graph_gcn_layer(tp, g, h, p[2], NULL, KGM_GRAPH_NORM_SYM, true, KGM_GRAPH_ACT_RELU, out);
     case B_SAGE:
         return kgm_graph_sage_layer(tp, g, p[0], p[1], p[2], KGM_GRAPH_SAGE_CONCAT, KGM_GRAPH_ACT_RELU, out);
+    case B_SAGE_PROP: return kgm_graph_sage_aggregate(tp, g, p[0], KGM_GRAPH_SAGE_CONCAT, out);
     case B_LIGHTGCN: return kgm_graph_lightgcn(tp, g, p[0], 3, out);
     case B_RGCN_BASIS: return kgm_graph_rgcn_basis(tp, g, p[0], p[1], p[2], p[3], out);
     case B_RGCN_BLOCK: return kgm_graph_rgcn_block(tp, g, p[0], p[1], 8, p[2], out);
