@@ -476,6 +476,54 @@ static kgm_status load_graph(const bench_args *a, kgm_graph **g, bool *generated
     return st;
 }
 
+/* Samplers: a KGCN-style receptive field (1024 seeds, 2 hops, fan-out 8)
+ * with 1 and N threads, and a 2-hop mini-batch subgraph of 1024 seeds. */
+static int bench_samplers(const kgm_bench_out *o, const kgm_graph_csr *csr, int reps, int T) {
+    enum { NSEED = 1024 };
+    int32_t seeds[NSEED];
+    for (int i = 0; i < NSEED; i++) seeds[i] = (int32_t)(((int64_t)i * 2654435761u) % (uint32_t)csr->n_nodes);
+    kgm_fanout f;
+    kgm_fanout_init(&f);
+    double best[2] = {INFINITY, INFINITY}, sub_best = INFINITY;
+    int64_t n_sub_nodes = 0, n_sub_entries = 0;
+    kgm_status st = KGM_OK;
+    for (int r = 0; !st && r <= reps; r++) {
+        for (int w = 0; !st && w < 2; w++) {
+            kgm_set_threads(w ? T : 1);
+            double t0 = now_s();
+            st = kgm_graph_sample_fanout(csr, seeds, NSEED, 2, 8, (uint64_t)r, &f);
+            double t = now_s() - t0;
+            if (r > 0 && t < best[w]) best[w] = t;
+        }
+        kgm_graph_csr sub;
+        double t0 = now_s();
+        if (!st) st = kgm_graph_subgraph(csr, seeds, NSEED, 2, &sub);
+        double t = now_s() - t0;
+        if (!st) {
+            if (r > 0 && t < sub_best) sub_best = t;
+            n_sub_nodes = sub.n_nodes;
+            n_sub_entries = sub.nnz;
+            kgm_graph_csr_destroy(&sub);
+        }
+    }
+    kgm_fanout_destroy(&f);
+    if (st) {
+        fprintf(stderr, "kgmtl bench graph: samplers: %s\n", kgm_error_message());
+        return 1;
+    }
+    double ids = (double)NSEED * (8 + 64);
+    char name[64], what[64];
+    kgm_bench_figure(o, "fanout_t1_ids_per_s", ids / best[0], "ids/s",
+                     "fan-out sampling, 1024 seeds x 2 hops x 8, 1 thread");
+    snprintf(name, sizeof name, "fanout_t%d_ids_per_s", T);
+    snprintf(what, sizeof what, "  %d threads", T);
+    kgm_bench_figure(o, name, ids / best[1], "ids/s", what);
+    kgm_bench_figure(o, "subgraph_2hop_1024_s", sub_best, "s", "mini-batch subgraph, 1024 seeds, 2 hops");
+    kgm_bench_figure(o, "subgraph_2hop_1024_nodes", (double)n_sub_nodes, "nodes", "  its nodes");
+    kgm_bench_figure(o, "subgraph_2hop_1024_entries", (double)n_sub_entries, "edges", "  its CSR entries");
+    return 0;
+}
+
 int kgm_bench_graph(int argc, char **argv) {
     bench_args a;
     int rc = parse_args(argc, argv, &a);
@@ -550,6 +598,7 @@ int kgm_bench_graph(int argc, char **argv) {
         snprintf(summary[n_sum++], sizeof summary[0], "  %-15s %9.4f %11.3e %9.4f %11.3e %7.2fx %9.1f", nm, t1,
                  E / t1, tn, E / tn, t1 / tn, bpe);
     }
+    if (!rc) rc = bench_samplers(&o, &csr, a.reps, T);
     if (n_sum > 0) {
         kgm_bench_note(&o, "\n  %-15s %9s %11s %9s %11s %8s %9s", "layer", "1 thr (s)", "edges/s", "N thr (s)",
                        "edges/s", "speed-up", "B/edge");

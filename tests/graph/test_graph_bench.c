@@ -52,6 +52,8 @@ Test(bench, generated_fallback_prints_stable_figures) {
     cr_assert(strstr(out, "kgat_speedup,"), "%s", out);
     cr_assert(strstr(out, "kgat_peak_bytes_per_edge,"), "%s", out);
     cr_assert_null(strstr(out, "lightgcn3"), "%s", out);
+    cr_assert(strstr(out, "fanout_t2_ids_per_s,"), "%s", out);
+    cr_assert(strstr(out, "subgraph_2hop_1024_s,"), "%s", out);
     free(out);
 }
 
