@@ -19,7 +19,7 @@
 /* Hot row kernels are compiled for AVX-512 and AVX2 as well (the project
  * builds for baseline x86-64); the ifunc resolver picks one at load time.
  * C11 mode disables FMA contraction, so every variant gives the same bits. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define KGM_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define KGM_MULTIVERSION
