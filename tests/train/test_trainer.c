@@ -119,7 +119,7 @@ Test(trainer, gradnorm_balances_gradient_norms, .init = setup, .timeout = 240) {
     cr_expect(ratio < 2.0, "weighted gradient norms %g and %g differ by %gx", g1, g2, ratio);
 }
 
-Test(trainer, equal_weighting_leaves_gradient_norms_unbalanced, .init = setup, .timeout = 240) {
+Test(trainer, unit_weights_leave_gradient_norms_unbalanced, .init = setup, .timeout = 240) {
     /* Control for the test above: without GradNorm the 100x loss scale shows
      * in the gradient norms, so the balance really comes from GradNorm. */
     char dir[128], cache[200], out[200];
