@@ -1,6 +1,7 @@
 /* The eager tape: records, arena tensors, reverse walk. */
 #include "kgmtl/tape.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,24 @@ kgm_status kgm_tape_alloc(kgm_tape *tp, size_t bytes, void **out) {
     return kgm_arena_alloc(&tp->arena, bytes, out);
 }
 
+/* Zero a float buffer; large ones are split over the OpenMP threads so that a
+ * multi-threaded graph layer does not wait on a serial memset of its
+ * (nodes x d) gradient, and the pages of fresh mmap'ed arenas are first
+ * touched by the threads that will use them. */
+static void zero_floats(float *p, size_t n) {
+    enum { PAR_MIN = 1 << 18, CHUNK = 1 << 14 };
+    if (n < PAR_MIN || omp_in_parallel() || omp_get_max_threads() < 2) {
+        memset(p, 0, n * sizeof(float));
+        return;
+    }
+    int64_t nchunks = (int64_t)((n + CHUNK - 1) / CHUNK);
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < nchunks; c++) {
+        size_t lo = (size_t)c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
+        memset(p + lo, 0, len * sizeof(float));
+    }
+}
+
 kgm_status kgm_tape_tensor(kgm_tape *tp, int32_t rows, int32_t cols, bool zero, bool with_grad,
                            kgm_tensor **out) {
     *out = NULL;
@@ -68,10 +87,10 @@ kgm_status kgm_tape_tensor(kgm_tape *tp, int32_t rows, int32_t cols, bool zero, 
     t->cols = cols;
     t->param_id = -1;
     KGM_TRY(kgm_arena_alloc(&tp->arena, (n ? n : 1) * sizeof(float), (void **)&t->data));
-    if (zero) memset(t->data, 0, n * sizeof(float));
+    if (zero) zero_floats(t->data, n);
     if (with_grad && tp->grad_enabled) {
         KGM_TRY(kgm_arena_alloc(&tp->arena, (n ? n : 1) * sizeof(float), (void **)&t->grad));
-        memset(t->grad, 0, n * sizeof(float));
+        zero_floats(t->grad, n);
     }
     *out = t;
     return KGM_OK;
@@ -149,7 +168,7 @@ void kgm_tape_zero_grads(kgm_tape *tp) {
     for (int64_t i = 0; i < tp->n; i++) {
         kgm_tensor *o = tp->nodes[i].out;
         if (o && o->grad && !(o->flags & KGM_TENSOR_PARAM))
-            memset(o->grad, 0, (size_t)kgm_tensor_numel(o) * sizeof(float));
+            zero_floats(o->grad, (size_t)kgm_tensor_numel(o));
     }
 }
 
