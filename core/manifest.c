@@ -593,7 +593,7 @@ static const kgm_key_spec schema[] = {
     {"tasks[].lr_mult", KGM_KEY_FLOAT, TOFF(lr_mult), "1", GT(0), NULL, "learning-rate multiplier of this task's steps"},
     {"tasks[].every", KGM_KEY_INT, TOFF(every), "1", GE(1), NULL, "alternating schedule: run every k steps"},
     {"tasks[].batch_size", KGM_KEY_INT, TOFF(batch_size), "0", GE(0), NULL, "batch size (0 = optimisation.batch_size)"},
-    {"tasks[].label", KGM_KEY_STRING, TOFF(label), "\"\"", NR, NULL, "tabular data: label column"},
+    {"tasks[].label", KGM_KEY_STRING, TOFF(label), "\"\"", NR, NULL, "tabular data: label column, or COLUMN=LEVEL[|LEVEL...] (derived 0/1 label; COLUMN is not an input)"},
     {"tasks[].consistency_with", KGM_KEY_STRING, TOFF(consistency_with), "\"\"", NR, NULL,
      "consistency regularisation: penalise disagreement with this task's predictions on the same rows"},
     {"tasks[].consistency_weight", KGM_KEY_FLOAT, TOFF(consistency_weight), "0.1", GE(0), NULL, "weight of the consistency penalty"},
@@ -631,7 +631,7 @@ static const kgm_key_spec schema[] = {
 
     /* evaluation -> eval */
     {"evaluation.select", KGM_KEY_STRING, OFF(eval.select), "\"\" (first task's selection metric)", NR, NULL,
-     "\"task.metric\" used for model selection on validation"},
+     "\"task.metric\" used for model selection on validation, or \"mean.metric\": its mean over the tasks that report it"},
     {"evaluation.test", KGM_KEY_BOOL, OFF(eval.test), "true", NR, NULL, "evaluate the selected model on test"},
     {"evaluation.cold", KGM_KEY_BOOL, OFF(eval.cold), "true", NR, NULL, "also report cold-start metrics"},
     {"evaluation.fusion", KGM_KEY_ENUM, OFF(eval.fusion), "off", NR, "off|sum|product|weighted|power",
@@ -1621,9 +1621,12 @@ static void cross_check(const kgm_manifest *m, int32_t pt, const kgm_run_config 
             if (strlen(c->tasks[i].name) == (size_t)(dot - c->eval.select) &&
                 !strncmp(c->tasks[i].name, c->eval.select, (size_t)(dot - c->eval.select)))
                 found = true;
+        if (dot && dot - c->eval.select == 4 && !strncmp(c->eval.select, "mean", 4)) found = true;
         if (!dot || !dot[1] || !found) {
             key_where(m, pt, "evaluation.select", w, sizeof w);
-            kgm_diag_add(dl, w, "evaluation.select: '%s' should be TASK.METRIC with TASK one of the task names%s",
+            kgm_diag_add(dl, w,
+                         "evaluation.select: '%s' should be TASK.METRIC with TASK one of the task names, or "
+                         "mean.METRIC%s",
                          c->eval.select, suffix);
         }
     }

@@ -313,10 +313,16 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
     }
     /* encoder: looks only at training rows */
     bool tabular = tr->ds.tabular.rows > 0 && tr->ds.inter.n == 0;
-    const char *excl[KGM_MAX_TASKS + 2];
+    const char *excl[2 * KGM_MAX_TASKS + 2];
+    char excl_src[KGM_MAX_TASKS][sizeof cfg->tasks[0].label];
     int ne = 0;
     for (int k = 0; k < tr->n_tasks; k++)
-        if (cfg->tasks[k].label[0]) excl[ne++] = cfg->tasks[k].label;
+        if (cfg->tasks[k].label[0]) {
+            excl[ne++] = cfg->tasks[k].label;
+            size_t n = kgm_label_source(&tr->ds.tabular, cfg->tasks[k].label); /* COLUMN=LEVELS: COLUMN too */
+            snprintf(excl_src[k], sizeof excl_src[k], "%.*s", (int)n, cfg->tasks[k].label);
+            excl[ne++] = excl_src[k];
+        }
     excl[ne++] = "split";
     excl[ne] = NULL;
     const int64_t *train_rows = tr->ds.split.train;
@@ -660,25 +666,41 @@ static bool make_cold_split(kgm_trainer *tr, kgm_run_task *t, bool users) {
 
 /* ---- the run ----------------------------------------------------------------------------- */
 
-static int32_t find_select(const kgm_trainer *tr, int *task, int *metric) {
+/* evaluation.select: "TASK.METRIC", or "mean.METRIC" (when no task is called
+ * "mean"): the mean of METRIC over every task that reports it, so that a
+ * multi-task model is not chosen for one task alone. Fills metric_of[k] with
+ * the metric index of task k (-1: not part of the selection); returns -1
+ * when nothing matches. */
+static int32_t find_select(const kgm_trainer *tr, int metric_of[KGM_MAX_TASKS], int *first) {
     const char *sel = tr->cfg->eval.select;
-    *task = 0;
-    *metric = tr->t[0].pl->desc.select_metric;
-    if (!sel[0]) return 0;
+    for (int k = 0; k < KGM_MAX_TASKS; k++) metric_of[k] = -1;
+    *first = 0;
+    if (!sel[0]) {
+        metric_of[0] = tr->t[0].pl->desc.select_metric;
+        return 0;
+    }
     const char *dot = strrchr(sel, '.');
     if (!dot) return -1;
+    size_t ln = (size_t)(dot - sel);
+    bool mean = ln == 4 && strncmp(sel, "mean", 4) == 0;
+    for (int k = 0; k < tr->n_tasks; k++)
+        if (strlen(tr->t[k].ctx->name) == ln && strncmp(tr->t[k].ctx->name, sel, ln) == 0) mean = false;
+    int found = 0;
     for (int k = 0; k < tr->n_tasks; k++) {
-        size_t ln = (size_t)(dot - sel);
-        if (strlen(tr->t[k].ctx->name) == ln && strncmp(tr->t[k].ctx->name, sel, ln) == 0) {
-            for (int i = 0; i < tr->t[k].pl->desc.n_metrics; i++)
-                if (strcmp(tr->t[k].pl->desc.metrics[i].name, dot + 1) == 0) {
-                    *task = k;
-                    *metric = i;
-                    return 0;
-                }
-        }
+        if (!mean && !(strlen(tr->t[k].ctx->name) == ln && strncmp(tr->t[k].ctx->name, sel, ln) == 0)) continue;
+        for (int i = 0; i < tr->t[k].pl->desc.n_metrics; i++)
+            if (strcmp(tr->t[k].pl->desc.metrics[i].name, dot + 1) == 0) {
+                if (!found++) *first = k;
+                metric_of[k] = i;
+            }
     }
-    return -1;
+    if (!found) return -1;
+    /* a mean needs one direction: every selected metric must agree */
+    for (int k = 0; k < tr->n_tasks; k++)
+        if (metric_of[k] >= 0 && tr->t[k].pl->desc.metrics[metric_of[k]].higher_is_better !=
+                                     tr->t[*first].pl->desc.metrics[metric_of[*first]].higher_is_better)
+            return -1;
+    return 0;
 }
 
 kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, kgm_train_result *res) {
@@ -711,14 +733,20 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
     }
     if (!st) st = kgm_trainer_setup(tr, cfg, opts);
     if (st) goto done;
-    int sel_task, sel_metric;
-    if (find_select(tr, &sel_task, &sel_metric) != 0) {
-        st = KGM_ERR(KGM_ERR_ARG, "evaluation.select '%s' names no task.metric of this run", cfg->eval.select);
+    int sel_metric[KGM_MAX_TASKS], sel_first;
+    if (find_select(tr, sel_metric, &sel_first) != 0) {
+        st = KGM_ERR(KGM_ERR_ARG, "evaluation.select '%s' names no task.metric of this run (TASK.METRIC, or "
+                                  "mean.METRIC for the mean over the tasks that report METRIC)", cfg->eval.select);
         goto done;
     }
-    bool higher = tr->t[sel_task].pl->desc.metrics[sel_metric].higher_is_better;
-    char sel_name[120];
-    snprintf(sel_name, sizeof sel_name, "%s.%s", tr->t[sel_task].ctx->name, tr->t[sel_task].pl->desc.metrics[sel_metric].name);
+    bool higher = tr->t[sel_first].pl->desc.metrics[sel_metric[sel_first]].higher_is_better;
+    char sel_name[128];
+    if (cfg->eval.select[0] && strncmp(cfg->eval.select, "mean.", 5) == 0 && sel_metric[sel_first] >= 0 &&
+        strcmp(tr->t[sel_first].ctx->name, "mean") != 0)
+        snprintf(sel_name, sizeof sel_name, "%.127s", cfg->eval.select);
+    else
+        snprintf(sel_name, sizeof sel_name, "%.63s.%.63s", tr->t[sel_first].ctx->name,
+                 tr->t[sel_first].pl->desc.metrics[sel_metric[sel_first]].name);
     best = malloc(tr->ps->total * sizeof(float) + 1);
     if (!best) {
         st = KGM_ERR(KGM_ERR_NOMEM, "best parameters");
@@ -773,7 +801,8 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
                        t->w_n ? t->w_sum / (double)t->w_n : t->weight, tl);
         }
         kgm_weighting_epoch_end(tr);
-        double sel_value = NAN;
+        double sel_sum = 0.0;
+        int sel_n = 0;
         for (int k = 0; k < tr->n_tasks; k++) {
             kgm_run_task *t = &tr->t[k];
             double vl, m[64];
@@ -782,8 +811,9 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
             sb_add(&mcsv, "%d,valid,%s,loss,%.10g\n", epoch, t->ctx->name, vl);
             if ((st = eval_task(tr, t, KGM_SPLIT_VALID, m))) goto done;
             add_metric_rows(tr, &mcsv, epoch, "valid", t->ctx->name, t, m);
-            if (k == sel_task) sel_value = m[sel_metric];
+            if (sel_metric[k] >= 0) sel_sum += m[sel_metric[k]], sel_n++;
         }
+        double sel_value = sel_n ? sel_sum / sel_n : NAN;
         bool improved = !isnan(sel_value) && (higher ? sel_value > cs.best_value : sel_value < cs.best_value);
         if (improved || !have_best) {
             if (improved) {

@@ -226,6 +226,15 @@ Test(manifest, unset_keys_keep_the_documented_defaults) {
 }
 
 /* The documented default of every schema key equals kgm_run_config_default. */
+Test(manifest, select_accepts_the_mean_over_tasks) {
+    eu_write(dir, "mean.yaml",
+             "tasks:\n  - plugin: /opt/plugins/liba.so\n  - plugin: /opt/plugins/libb.so\nevaluation:\n  select: mean.rmse\n");
+    kgm_manifest *m = load_ok("mean.yaml");
+    cr_assert_eq(kgm_manifest_materialize(m, 0, cfg), KGM_OK);
+    cr_assert_str_eq(cfg->eval.select, "mean.rmse");
+    kgm_manifest_free(m);
+}
+
 Test(manifest, schema_defaults_match_the_config_defaults) {
     kgm_run_config *d = malloc(sizeof *d);
     kgm_run_config_default(d);

@@ -355,3 +355,30 @@ Test(trainer, cross_task_components_from_the_configuration, .init = setup, .time
     cr_assert(!isnan(l1) && !isnan(l2));
     cr_assert_neq(l1, l2, "consistency regularisation had no effect");
 }
+
+/* evaluation.select "mean.rmse": the model is chosen on the mean of both
+ * tasks' validation RMSE, not on the first task's. */
+Test(trainer, select_on_the_mean_over_tasks, .init = setup, .timeout = 240) {
+    char dir[128], cache[200], out[200];
+    tu_tmpdir(dir, sizeof dir, "selmean");
+    snprintf(cache, sizeof cache, "%s/data.cache", dir);
+    snprintf(out, sizeof out, "%s/run", dir);
+    make_regression_cache(cache, 2000, 1.0, 1.0, 10.0, 5);
+    kgm_run_config c;
+    regression_config(&c, cache, out);
+    c.train.epochs = 4;
+    snprintf(c.eval.select, sizeof c.eval.select, "mean.rmse");
+    kgm_train_opts o = {.quiet = true};
+    kgm_train_result res;
+    cr_assert_eq(kgm_train_run(&c, &o, &res), KGM_OK, "%s", kgm_error_message());
+    cr_expect_str_eq(res.select, "mean.rmse");
+    double r1 = tu_metric(out, res.best_epoch, "valid", "t1", "rmse");
+    double r2 = tu_metric(out, res.best_epoch, "valid", "t2", "rmse");
+    cr_expect_float_eq(res.best_select, 0.5 * (r1 + r2), 1e-5 * (r1 + r2), "best %g, t1 %g, t2 %g", res.best_select, r1, r2);
+    for (int e = 1; e <= res.epochs_run; e++) /* the best epoch has the lowest mean */
+        cr_expect_leq(res.best_select, 0.5 * (tu_metric(out, e, "valid", "t1", "rmse") + tu_metric(out, e, "valid", "t2", "rmse")) + 1e-6);
+    /* a metric no task reports, and a bad direction mix, are refused */
+    snprintf(c.eval.select, sizeof c.eval.select, "mean.auc");
+    cr_expect_neq(kgm_train_run(&c, &o, NULL), KGM_OK);
+    cr_expect(strstr(kgm_error_message(), "mean.METRIC") != NULL, "%s", kgm_error_message());
+}
