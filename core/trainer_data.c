@@ -491,17 +491,69 @@ static kgm_status view_item_labels(kgm_trainer *tr, kgm_run_task *t) {
     return st;
 }
 
+size_t kgm_label_source(const kgm_table *tab, const char *label) {
+    const char *eq = strchr(label, '=');
+    if (!eq || kgm_table_find(tab, label) >= 0) return strlen(label);
+    return (size_t)(eq - label);
+}
+
+/* `label: COLUMN=LEVEL[|LEVEL...]` on a categorical column: 1 for the listed
+ * levels, 0 for the others, missing stays missing. Fills pos[level] (1/0). */
+static kgm_status derived_levels(const kgm_run_task *t, const kgm_column *col, const char *levels, uint8_t *pos) {
+    const char *where = t->spec->where[0] ? t->spec->where : t->spec->name;
+    if (col->type != KGM_COL_CATEGORICAL)
+        return KGM_ERR(KGM_ERR_ARG, "%s: expected a categorical column before '=' in label '%s', found the %s column '%s'",
+                       where, t->spec->label, col->type == KGM_COL_NUMERIC ? "numeric" : "non-categorical", col->name);
+    for (const char *p = levels;;) {
+        const char *e = strchr(p, '|');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        int32_t lv = n ? kgm_idmap_find(&col->levels, p, n) : -1;
+        if (lv < 0) {
+            char known[512];
+            size_t k = 0;
+            known[0] = 0;
+            for (int32_t i = 0; i < col->levels.count && k < sizeof known - 8; i++) {
+                int m = snprintf(known + k, sizeof known - k, "%s'%s'", i ? ", " : "", kgm_idmap_name(&col->levels, i));
+                if (m < 0) break;
+                k += (size_t)m < sizeof known - k ? (size_t)m : sizeof known - k - 1;
+            }
+            return KGM_ERR(KGM_ERR_ARG, "%s: expected a level of column '%s' in label '%s' (levels: %s), found '%.*s'",
+                           where, col->name, t->spec->label, known, (int)n, p);
+        }
+        pos[lv] = 1;
+        if (!e) break;
+        p = e + 1;
+    }
+    return KGM_OK;
+}
+
 static kgm_status view_tabular(kgm_trainer *tr, kgm_run_task *t) {
     const kgm_table *tab = &tr->ds.tabular;
     if (!t->spec->label[0]) return KGM_ERR(KGM_ERR_ARG, "task '%s' on tabular data needs `label: COLUMN`", t->spec->name);
-    int32_t c = kgm_table_find(tab, t->spec->label);
-    if (c < 0) return KGM_ERR(KGM_ERR_ARG, "task '%s': no tabular column '%s'", t->spec->name, t->spec->label);
+    size_t srcn = kgm_label_source(tab, t->spec->label);
+    char src[sizeof t->spec->label];
+    snprintf(src, sizeof src, "%.*s", (int)srcn, t->spec->label);
+    int32_t c = kgm_table_find(tab, src);
+    if (c < 0) return KGM_ERR(KGM_ERR_ARG, "task '%s': no tabular column '%s'", t->spec->name, src);
     const kgm_column *col = &tab->cols[c];
+    uint8_t *pos = NULL; /* derived 0/1 label: 1 for these levels */
+    if (t->spec->label[srcn] == '=') {
+        pos = calloc((size_t)(col->type == KGM_COL_CATEGORICAL ? col->levels.count : 0) + 1, 1);
+        if (!pos) return KGM_ERR(KGM_ERR_NOMEM, "derived label");
+        kgm_status st = derived_levels(t, col, t->spec->label + srcn + 1, pos);
+        if (st) {
+            free(pos);
+            return st;
+        }
+    }
     int32_t sc = kgm_table_find(tab, "split");
     int8_t *a = NULL;
     if (sc >= 0 && tab->cols[sc].type == KGM_COL_CATEGORICAL) {
         a = malloc((size_t)tab->rows + 1);
-        if (!a) return KGM_ERR(KGM_ERR_NOMEM, "tabular split");
+        if (!a) {
+            free(pos);
+            return KGM_ERR(KGM_ERR_NOMEM, "tabular split");
+        }
         const kgm_column *scol = &tab->cols[sc];
         int32_t lv[3] = {kgm_idmap_find(&scol->levels, "train", 5), kgm_idmap_find(&scol->levels, "valid", 5),
                          kgm_idmap_find(&scol->levels, "test", 4)};
@@ -518,7 +570,11 @@ static kgm_status view_tabular(kgm_trainer *tr, kgm_run_task *t) {
                 if (a[i] == 0 && kgm_rng_uniform(&r) < 0.1) a[i] = 1;
         }
     } else {
-        KGM_TRY(random_split(tab->rows, tr->cfg->data.valid_frac, tr->cfg->data.test_frac, tr->data_seed, "tabular-split", &a));
+        kgm_status st = random_split(tab->rows, tr->cfg->data.valid_frac, tr->cfg->data.test_frac, tr->data_seed, "tabular-split", &a);
+        if (st) {
+            free(pos);
+            return st;
+        }
     }
     t->view.tabular = true;
     for (int s = 0; s < 3; s++) {
@@ -527,6 +583,7 @@ static kgm_status view_tabular(kgm_trainer *tr, kgm_run_task *t) {
         ALLOC(v->label, tab->rows);
         if (!v->row || !v->label) {
             free(a);
+            free(pos);
             return KGM_ERR(KGM_ERR_NOMEM, "tabular view");
         }
         for (int64_t i = 0; i < tab->rows; i++) {
@@ -537,9 +594,10 @@ static kgm_status view_tabular(kgm_trainer *tr, kgm_run_task *t) {
                 if (isnan(y)) continue; /* missing label: not a sample of this task */
             } else if (col->type == KGM_COL_CATEGORICAL) {
                 if (col->cat[i] < 0) continue; /* missing level */
-                y = (float)col->cat[i];
+                y = pos ? (float)pos[col->cat[i]] : (float)col->cat[i];
             } else {
                 free(a);
+                free(pos);
                 return KGM_ERR(KGM_ERR_ARG, "task '%s': label column '%s' must be numeric or categorical", t->spec->name,
                                t->spec->label);
             }
@@ -549,6 +607,7 @@ static kgm_status view_tabular(kgm_trainer *tr, kgm_run_task *t) {
         }
     }
     free(a);
+    free(pos);
     return KGM_OK;
 }
 

@@ -138,4 +138,9 @@ kgm_status kgm_weighting_declare(kgm_trainer *tr);
 kgm_status kgm_weighting_backward(kgm_trainer *tr, const bool *active);
 void kgm_weighting_epoch_end(kgm_trainer *tr);
 
+/* Length of the column part of a tabular task label: `COLUMN=LEVEL[|LEVEL...]`
+ * derives a 0/1 label from a categorical column (unless a column is called
+ * exactly `label`); the source column is then kept out of the inputs. */
+size_t kgm_label_source(const kgm_table *tab, const char *label);
+
 #endif
