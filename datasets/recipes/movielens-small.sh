@@ -4,7 +4,7 @@
 # ml-latest-small, 2016) sits in the lazy-load database dslabs/data/Rdata.rdb.
 # python3-rdata parses R serializations; the shim below reads the lazy-load
 # index (Rdata.rdx, gzip) and the object's zlib block from Rdata.rdb.
-# The movie KG (kg_triples.tsv) and movies_vega_join.tsv are not rebuilt yet.
+# The movie KG (kg_triples.tsv, movies_vega_join.tsv): movie-kg.sh DEST afterwards.
 # usage: movielens-small.sh DEST   -> DEST/movielens-small/{ratings,movies}.tsv
 set -eu
 DEST=${1:-.}

@@ -284,3 +284,25 @@ Test(recipes, glove_subset) {
     cr_assert_eq(system(cmd), 0, "%s", cmd);
     tmp_cleanup();
 }
+
+/* The movie KG recipe against the shared movielens-small folder (its own
+ * movies.tsv as input). Needs the npm tarball fetched beforehand (tests do not
+ * download): KGMTL_VEGA_TGZ=path/to/vega-datasets-3.2.1.tgz (npm pack vega-datasets@3.2.1). */
+Test(recipes, movie_kg) {
+    NEED_ROOT();
+    const char *tgz = getenv("KGMTL_VEGA_TGZ");
+    if (!tgz || !*tgz) cr_skip_test("set KGMTL_VEGA_TGZ to the npm tarball of vega-datasets@3.2.1");
+    const char *src = getenv("KGMTL_SOURCE_DIR");
+    cr_assert_not_null(src);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "VEGA_TGZ='%s' sh '%s/datasets/recipes/movie-kg.sh' '%s' '%s/movielens-small' >/dev/null", tgz,
+             src, tmp_dir(), root);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    const char *files[2] = {"movies_vega_join.tsv", "kg_triples.tsv"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "cmp -s '%s/movielens-small/%s' '%s/movielens-small/%s'", tmp_dir(), files[i], root,
+                 files[i]);
+        cr_expect_eq(system(cmd), 0, "movie-kg.sh: %s differs from the shared file", files[i]);
+    }
+    tmp_cleanup();
+}
