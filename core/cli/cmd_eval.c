@@ -7,12 +7,6 @@
 #include "kgmtl/kgmtl.h"
 #include "kgmtl/trainer.h"
 
-#ifndef KGM_BUILD_PLUGIN_DIR
-#define KGM_BUILD_PLUGIN_DIR NULL
-#endif
-#ifndef KGM_INSTALL_PLUGIN_DIR
-#define KGM_INSTALL_PLUGIN_DIR NULL
-#endif
 
 static void usage(FILE *f) {
     fprintf(f, "usage: kgmtl eval [--split valid|test|train|all] [-P DIR] CHECKPOINT\n\n"
@@ -30,7 +24,8 @@ int kgm_cmd_eval(int argc, char **argv) {
     unsigned splits = 6;
     kgm_train_opts o;
     memset(&o, 0, sizeof o);
-    int np = 0, c;
+    kgm_cli_plugin_dirs pd = {0};
+    int c;
     while ((c = getopt_long(argc, argv, "s:P:h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
@@ -44,7 +39,7 @@ int kgm_cmd_eval(int argc, char **argv) {
             }
             break;
         case 'P':
-            if (np < 5) o.plugin_dirs[np++] = optarg;
+            if (kgm_cli_plugin_dirs_add(&pd, optarg, "eval")) return 2;
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -54,8 +49,7 @@ int kgm_cmd_eval(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (KGM_BUILD_PLUGIN_DIR) o.plugin_dirs[np++] = KGM_BUILD_PLUGIN_DIR;
-    if (KGM_INSTALL_PLUGIN_DIR) o.plugin_dirs[np++] = KGM_INSTALL_PLUGIN_DIR;
+    kgm_cli_plugin_dir_list(&pd, o.plugin_dirs);
     kgm_status st = kgm_eval_checkpoint(argv[optind], &o, splits, stdout);
     if (st) {
         fprintf(stderr, "kgmtl eval: %s\n", kgm_error_message());

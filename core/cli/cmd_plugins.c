@@ -7,12 +7,6 @@
 #include "cli.h"
 #include "kgmtl/host.h"
 
-#ifndef KGM_BUILD_PLUGIN_DIR
-#define KGM_BUILD_PLUGIN_DIR NULL
-#endif
-#ifndef KGM_INSTALL_PLUGIN_DIR
-#define KGM_INSTALL_PLUGIN_DIR NULL
-#endif
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -28,8 +22,8 @@ static void usage(FILE *f) {
             "  the build directory (%s),\n"
             "  the install directory (%s).\n"
             "exit codes: 0 ok, 1 a plugin failed to load or was not found, 2 usage error\n",
-            KGM_PLUGIN_PATH_ENV, KGM_BUILD_PLUGIN_DIR ? KGM_BUILD_PLUGIN_DIR : "none",
-            KGM_INSTALL_PLUGIN_DIR ? KGM_INSTALL_PLUGIN_DIR : "none");
+            KGM_PLUGIN_PATH_ENV, kgm_cli_build_plugin_dir() ? kgm_cli_build_plugin_dir() : "none",
+            kgm_cli_install_plugin_dir() ? kgm_cli_install_plugin_dir() : "none");
 }
 
 static int do_list(const kgm_plugin_path *sp) {
@@ -78,16 +72,12 @@ static int do_describe(const kgm_plugin_path *sp, const char *what) {
 int kgm_cmd_plugins(int argc, char **argv) {
     static const struct option opts[] = {
         {"plugin-path", required_argument, 0, 'P'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    const char *extra[16];
-    int n_extra = 0, c;
+    kgm_cli_plugin_dirs pd = {0};
+    int c;
     while ((c = getopt_long(argc, argv, "+P:h", opts, NULL)) != -1) {
         switch (c) {
         case 'P':
-            if (n_extra == 16) {
-                fprintf(stderr, "kgmtl plugins: at most 16 -P directories\n");
-                return 2;
-            }
-            extra[n_extra++] = optarg;
+            if (kgm_cli_plugin_dirs_add(&pd, optarg, "plugins")) return 2;
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -96,12 +86,7 @@ int kgm_cmd_plugins(int argc, char **argv) {
     const char *sub = optind < argc ? argv[optind] : "list";
     int rest = argc - optind - (optind < argc);
     kgm_plugin_path sp;
-    kgm_plugin_path_init(&sp);
-    kgm_status st = KGM_OK;
-    for (int i = 0; i < n_extra && !st; i++) st = kgm_plugin_path_add(&sp, extra[i]);
-    if (!st) st = kgm_plugin_path_add_env(&sp);
-    if (!st) st = kgm_plugin_path_add(&sp, KGM_BUILD_PLUGIN_DIR);
-    if (!st) st = kgm_plugin_path_add(&sp, KGM_INSTALL_PLUGIN_DIR);
+    kgm_status st = kgm_cli_plugin_path(&pd, &sp);
     if (st) {
         fprintf(stderr, "kgmtl plugins: %s\n", kgm_error_message());
         kgm_plugin_path_destroy(&sp);

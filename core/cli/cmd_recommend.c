@@ -8,12 +8,6 @@
 #include "kgmtl/kgmtl.h"
 #include "kgmtl/trainer.h"
 
-#ifndef KGM_BUILD_PLUGIN_DIR
-#define KGM_BUILD_PLUGIN_DIR NULL
-#endif
-#ifndef KGM_INSTALL_PLUGIN_DIR
-#define KGM_INSTALL_PLUGIN_DIR NULL
-#endif
 
 static void usage(FILE *f) {
     fprintf(f, "usage: kgmtl recommend CHECKPOINT --user ID [-k N] [--task NAME] [-P DIR]\n\n"
@@ -30,7 +24,8 @@ int kgm_cmd_recommend(int argc, char **argv) {
     long k = 10;
     kgm_train_opts o;
     memset(&o, 0, sizeof o);
-    int np = 0, c;
+    kgm_cli_plugin_dirs pd = {0};
+    int c;
     while ((c = getopt_long(argc, argv, "u:k:t:P:h", opts, NULL)) != -1) {
         switch (c) {
         case 'u': user = optarg; break;
@@ -45,7 +40,7 @@ int kgm_cmd_recommend(int argc, char **argv) {
         }
         case 't': task = optarg; break;
         case 'P':
-            if (np < 5) o.plugin_dirs[np++] = optarg;
+            if (kgm_cli_plugin_dirs_add(&pd, optarg, "recommend")) return 2;
             break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -55,8 +50,7 @@ int kgm_cmd_recommend(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (KGM_BUILD_PLUGIN_DIR) o.plugin_dirs[np++] = KGM_BUILD_PLUGIN_DIR;
-    if (KGM_INSTALL_PLUGIN_DIR) o.plugin_dirs[np++] = KGM_INSTALL_PLUGIN_DIR;
+    kgm_cli_plugin_dir_list(&pd, o.plugin_dirs);
     o.quiet = true;
     kgm_status st = kgm_recommend(argv[optind], user, (int32_t)k, task, &o, stdout);
     if (st) {

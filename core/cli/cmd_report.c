@@ -8,12 +8,6 @@
 #include "kgmtl/manifest.h"
 #include "kgmtl/report.h"
 
-#ifndef KGM_BUILD_PLUGIN_DIR
-#define KGM_BUILD_PLUGIN_DIR NULL
-#endif
-#ifndef KGM_INSTALL_PLUGIN_DIR
-#define KGM_INSTALL_PLUGIN_DIR NULL
-#endif
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -36,8 +30,9 @@ int kgm_cmd_report(int argc, char **argv) {
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-    const char *title = NULL, *extra[6];
-    int n_extra = 0, c;
+    const char *title = NULL;
+    kgm_cli_plugin_dirs pd = {0};
+    int c;
     bool quiet = false;
     /* optind = 0 re-initialises glibc getopt, so options may follow the operand even
      * though the dispatcher parsed its own options in "+" (stop-at-operand) mode */
@@ -46,11 +41,7 @@ int kgm_cmd_report(int argc, char **argv) {
         switch (c) {
         case 't': title = optarg; break;
         case 'P':
-            if (n_extra == (int)(sizeof extra / sizeof *extra)) {
-                fprintf(stderr, "kgmtl report: at most %d --plugin-path options\n", n_extra);
-                return 2;
-            }
-            extra[n_extra++] = optarg;
+            if (kgm_cli_plugin_dirs_add(&pd, optarg, "report")) return 2;
             break;
         case 'q': quiet = true; break;
         case 'h': usage(stdout); return 0;
@@ -63,12 +54,7 @@ int kgm_cmd_report(int argc, char **argv) {
         return 2;
     }
     kgm_plugin_path sp;
-    kgm_plugin_path_init(&sp);
-    kgm_status st = KGM_OK;
-    for (int i = 0; i < n_extra && !st; i++) st = kgm_plugin_path_add(&sp, extra[i]);
-    if (!st) st = kgm_plugin_path_add_env(&sp);
-    if (!st) st = kgm_plugin_path_add(&sp, KGM_BUILD_PLUGIN_DIR);
-    if (!st) st = kgm_plugin_path_add(&sp, KGM_INSTALL_PLUGIN_DIR);
+    kgm_status st = kgm_cli_plugin_path(&pd, &sp);
     char html[4096] = "";
     if (!st) {
         kgm_report_opts ro = {.direction = kgm_report_plugin_direction, .direction_user = &sp, .title = title};

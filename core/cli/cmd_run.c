@@ -14,12 +14,6 @@
 #include "kgmtl/runner.h"
 #include "kgmtl/trainer.h"
 
-#ifndef KGM_BUILD_PLUGIN_DIR
-#define KGM_BUILD_PLUGIN_DIR NULL
-#endif
-#ifndef KGM_INSTALL_PLUGIN_DIR
-#define KGM_INSTALL_PLUGIN_DIR NULL
-#endif
 
 /* The built-in demo: two tasks on a small generated world, KG encoder on/off,
  * three seeds. Small enough for a minute on two cores. */
@@ -98,8 +92,8 @@ int kgm_cmd_run(int argc, char **argv) {
     kgm_runner_opts ro;
     memset(&ro, 0, sizeof ro);
     ro.jobs = 1;
-    const char *output = NULL, *extra[5]; /* + build and install dirs + NULL fit plugin_dirs[8] */
-    int n_extra = 0;
+    const char *output = NULL;
+    kgm_cli_plugin_dirs pd = {0};
     bool no_report = false, demo = false;
     /* optind = 0 re-initialises glibc getopt, so options may follow the operand even
      * though the dispatcher parsed its own options in "+" (stop-at-operand) mode */
@@ -128,11 +122,7 @@ int kgm_cmd_run(int argc, char **argv) {
         case 'q': ro.quiet = true; break;
         case 'o': output = optarg; break;
         case 'P':
-            if (n_extra == (int)(sizeof extra / sizeof *extra)) {
-                fprintf(stderr, "kgmtl run: at most %d --plugin-path options\n", n_extra);
-                return 2;
-            }
-            extra[n_extra++] = optarg;
+            if (kgm_cli_plugin_dirs_add(&pd, optarg, "run")) return 2;
             break;
         case 'R': no_report = true; break;
         case 'D': demo = true; break;
@@ -162,16 +152,8 @@ int kgm_cmd_run(int argc, char **argv) {
 
     /* plugin search path: -P dirs, $KGMTL_PLUGIN_PATH, build dir, install dir */
     kgm_plugin_path sp;
-    kgm_plugin_path_init(&sp);
-    kgm_status st = KGM_OK;
-    for (int i = 0; i < n_extra && !st; i++) st = kgm_plugin_path_add(&sp, extra[i]);
-    if (!st) st = kgm_plugin_path_add_env(&sp);
-    if (!st) st = kgm_plugin_path_add(&sp, KGM_BUILD_PLUGIN_DIR);
-    if (!st) st = kgm_plugin_path_add(&sp, KGM_INSTALL_PLUGIN_DIR);
-    int k = 0;
-    for (int i = 0; i < n_extra; i++) ro.plugin_dirs[k++] = extra[i];
-    if (KGM_BUILD_PLUGIN_DIR) ro.plugin_dirs[k++] = KGM_BUILD_PLUGIN_DIR;
-    if (KGM_INSTALL_PLUGIN_DIR) ro.plugin_dirs[k++] = KGM_INSTALL_PLUGIN_DIR;
+    kgm_status st = kgm_cli_plugin_path(&pd, &sp);
+    kgm_cli_plugin_dir_list(&pd, ro.plugin_dirs);
 
     kgm_plugin_checker *pc = NULL;
     kgm_diag_list dl = {0};

@@ -28,5 +28,10 @@ check bad-list 1 "$exe" plugins -P "$bad" list
 check usage 2 "$exe" plugins describe
 check usage-sub 2 "$exe" plugins frobnicate
 check usage-opt 2 "$exe" plugins --bogus
+# every subcommand shares one -P limit (5) and says so
+for sub in plugins run report eval recommend; do
+    check "too-many-P-$sub" 2 "$exe" $sub -P a -P b -P c -P d -P e -P f x
+    has "too-many-P-$sub-msg" "kgmtl $sub: at most 5 --plugin-path options, found another: 'f'" "$exe" $sub -P a -P b -P c -P d -P e -P f x
+done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
