@@ -273,7 +273,7 @@ static void usage(FILE *f) {
 
 /* 1-minute load average (-1 if unknown): a busy machine makes every figure
  * below unreliable, so it is printed with them. */
-static double load_1min(void) {
+double kgm_bench_load_1min(void) {
     double l = -1;
     FILE *f = fopen("/proc/loadavg", "r");
     if (f) {
@@ -337,7 +337,7 @@ int kgm_bench_ops(int argc, char **argv) {
     cpu_model(cpu, sizeof cpu);
     kgm_bench_begin(&c.out, stdout, csv, "kgmtl bench ops");
     const char *wait = getenv("OMP_WAIT_POLICY");
-    double load0 = load_1min();
+    double load0 = kgm_bench_load_1min();
     kgm_bench_note(&c.out, "  machine: %s; threads: %d; OMP_WAIT_POLICY=%s; load %.2f; %s%s", cpu,
                    kgm_get_threads(), wait ? wait : "(unset)", load0, openblas_get_config(),
                    c.quick ? "; QUICK sizes" : "");

@@ -96,6 +96,7 @@ int kgm_bench_train(int argc, char **argv) {
     }
     kgm_bench_out out;
     kgm_bench_begin(&out, stdout, csv, "kgmtl bench train: training throughput");
+    kgm_bench_figure(&out, "load_1min", kgm_bench_load_1min(), "load", "1-minute load average at the start");
     int thr[2] = {1, maxthr};
     double sps[2], setup = 0;
     kgm_run_config *cfg = malloc(sizeof *cfg);

@@ -391,16 +391,6 @@ static void usage(FILE *f) {
     fprintf(f, "\n  --csv           'figure,value,unit' rows (names in docs/graph.md)\n");
 }
 
-static double load_1min(void) {
-    double l = -1;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1) l = -1;
-        fclose(f);
-    }
-    return l;
-}
-
 typedef struct {
     const char *path, *layers;
     int dim, reps, threads;
@@ -540,7 +530,7 @@ int kgm_bench_graph(int argc, char **argv) {
         kgm_graph_free(g);
         return 1;
     }
-    double E = (double)csr.nnz, load0 = load_1min();
+    double E = (double)csr.nnz, load0 = kgm_bench_load_1min();
     int T = a.threads;
     kgm_bench_out o;
     kgm_bench_begin(&o, stdout, a.csv, "kgmtl bench graph");

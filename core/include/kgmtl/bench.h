@@ -45,6 +45,11 @@ void kgm_bench_figure(const kgm_bench_out *o, const char *name, double value, co
 /* A free-form note (table mode only; ignored with csv). */
 void kgm_bench_note(const kgm_bench_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The 1-minute load average from /proc/loadavg (-1 when unavailable): every
+ * bench prints it as figure `load_1min`, since other jobs on the machine
+ * change the figures. */
+double kgm_bench_load_1min(void);
+
 /* Parse a positive thread count for --threads; false (and a message on
  * stderr naming `cmd`) when `arg` is not an integer in [1, 4096]. */
 bool kgm_bench_parse_threads(const char *cmd, const char *arg, int *out);
