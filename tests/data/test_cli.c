@@ -63,3 +63,59 @@ Test(cli, inspect_convert_reload) {
     cr_assert_eq(run(args, out, sizeof out), 1, "%s", out);
     tmp_cleanup();
 }
+
+/* `kgmtl data fetch` outside the source tree: the build finds the recipes of
+ * the tree it was built from; a relocated install (EXE_DIR/../share/kgmtl/recipes)
+ * finds its own; KGMTL_SOURCE_DIR comes first; any DEST path works. */
+Test(cli, fetch_outside_the_source_tree) {
+    const char *bd = getenv("KGMTL_BUILD_DIR"), *src = getenv("KGMTL_SOURCE_DIR");
+    cr_assert(bd && src, "KGMTL_BUILD_DIR and KGMTL_SOURCE_DIR must be set (meson test sets them)");
+    const char *d = tmp_dir();
+    char cmd[8192], want[2048];
+    /* the build dir, run from elsewhere, without KGMTL_SOURCE_DIR */
+    snprintf(cmd, sizeof cmd, "cd '%s' && env -u KGMTL_SOURCE_DIR '%s/kgmtl' data fetch --list 2>&1", d, bd);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t k = fread(out, 1, sizeof out - 1, p);
+    out[k] = '\0';
+    cr_assert_eq(pclose(p), 0, "%s", out);
+    snprintf(want, sizeof want, "movie-kg\t%s/datasets/recipes/movie-kg.sh\n", src);
+    cr_assert(strstr(out, want), "--list from %s lacks '%s':\n%s", d, want, out);
+    /* a relocated install: PREFIX/bin/kgmtl with PREFIX/share/kgmtl/recipes */
+    snprintf(cmd, sizeof cmd,
+             "set -e; mkdir -p '%s/prefix/bin' '%s/prefix/share/kgmtl/recipes' '%s/src/datasets/recipes'; "
+             "cp '%s/kgmtl' '%s/prefix/bin/'; "
+             "printf 'mkdir -p \"$1/only-installed\"; echo installed > \"$1/only-installed/ok\"\\n' "
+             "> '%s/prefix/share/kgmtl/recipes/only-installed.sh'; "
+             "printf 'exit 3\\n' > '%s/prefix/share/kgmtl/recipes/failing.sh'",
+             d, d, d, bd, d, d, d);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd, "cd / && env -u KGMTL_SOURCE_DIR '%s/prefix/bin/kgmtl' data fetch only-installed "
+             "--dest \"%s/it's here\" >/dev/null 2>&1 && grep -qx installed \"%s/it's here/only-installed/ok\"", d, d, d);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd, "cd / && env -u KGMTL_SOURCE_DIR '%s/prefix/bin/kgmtl' data fetch failing >/dev/null 2>&1",
+             d);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "a failing recipe: status %d, expected exit 1", st);
+    /* KGMTL_SOURCE_DIR is searched first */
+    snprintf(cmd, sizeof cmd,
+             "printf 'mkdir -p \"$1/only-installed\"; echo source > \"$1/only-installed/ok\"\\n' "
+             "> '%s/src/datasets/recipes/only-installed.sh' && cd / && KGMTL_SOURCE_DIR='%s/src' "
+             "'%s/prefix/bin/kgmtl' data fetch only-installed --dest '%s/d2' >/dev/null 2>&1 && "
+             "grep -qx source '%s/d2/only-installed/ok'",
+             d, d, d, d, d);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    tmp_cleanup();
+}
+
+/* meson installs the recipe folder into DATADIR/kgmtl/recipes, where an
+ * installed kgmtl looks for it. */
+Test(cli, recipes_are_installed) {
+    const char *bd = getenv("KGMTL_BUILD_DIR");
+    cr_assert_not_null(bd);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "meson introspect --installed '%s' 2>/dev/null | grep -q '/datasets/recipes\": \"[^\"]*/share/kgmtl/recipes\"'",
+             bd);
+    if (system("command -v meson >/dev/null 2>&1") != 0) cr_skip_test("meson is not on PATH");
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
