@@ -9,14 +9,29 @@
 #define KGM_ERRBUF 2048
 static _Thread_local char errbuf[KGM_ERRBUF];
 
+static kgm_status error_vset(kgm_status st, const char *where, long long line, const char *fmt, va_list ap) {
+    int n = snprintf(errbuf, sizeof errbuf, "%s:%lld: ", where, line);
+    if (n < 0 || n >= KGM_ERRBUF) n = 0;
+    vsnprintf(errbuf + n, sizeof errbuf - (size_t)n, fmt, ap);
+    return st;
+}
+
+/* Source locations (__FILE__) are shortened to their base name. */
 kgm_status kgm_error_set(kgm_status st, const char *file, int line, const char *fmt, ...) {
     const char *base = strrchr(file, '/');
     base = base ? base + 1 : file;
-    int n = snprintf(errbuf, sizeof errbuf, "%s:%d: ", base, line);
-    if (n < 0 || n >= KGM_ERRBUF) n = 0;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errbuf + n, sizeof errbuf - (size_t)n, fmt, ap);
+    error_vset(st, base, line, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+/* Data files keep the path the user gave. */
+kgm_status kgm_error_at(kgm_status st, const char *path, int64_t line, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    error_vset(st, path, (long long)line, fmt, ap);
     va_end(ap);
     return st;
 }

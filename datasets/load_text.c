@@ -375,7 +375,7 @@ kgm_status kgm__load_table_rd(kgm_reader *r, const kgm_text_format *f, const kgm
         st = kgm_reader_next(r, &line, &len, &got);
         if (st != KGM_OK) goto done;
         if (!got) {
-            st = kgm_error_set(KGM_ERR_PARSE, r->path, (int)r->line_no + 1,
+            st = kgm_error_at(KGM_ERR_PARSE, r->path, r->line_no + 1,
                                "expected a header line naming the columns, found the end of the file");
             goto done;
         }
@@ -386,7 +386,7 @@ kgm_status kgm__load_table_rd(kgm_reader *r, const kgm_text_format *f, const kgm
     int nf = 0;
     if ((st = split_line(&s, r, line, len, &nf)) != KGM_OK) goto done;
     if (nf < 0 || nf > MAX_FIELDS) {
-        st = kgm_error_set(KGM_ERR_PARSE, r->path, (int)r->line_no, "expected a header of at most %d names, found %s",
+        st = kgm_error_at(KGM_ERR_PARSE, r->path, r->line_no, "expected a header of at most %d names, found %s",
                            MAX_FIELDS, nf < 0 ? "an unterminated quote" : "more");
         goto done;
     }
@@ -412,7 +412,7 @@ kgm_status kgm__load_table_rd(kgm_reader *r, const kgm_text_format *f, const kgm
         }
         for (int d = 0; d < c; d++)
             if (strcmp(names[d], names[c]) == 0) {
-                st = kgm_error_set(KGM_ERR_PARSE, r->path, (int)r->line_no,
+                st = kgm_error_at(KGM_ERR_PARSE, r->path, r->line_no,
                                    "expected distinct column names, found %s twice", names[c]);
                 goto done;
             }
@@ -427,7 +427,7 @@ kgm_status kgm__load_table_rd(kgm_reader *r, const kgm_text_format *f, const kgm
         bool found = false;
         for (int c = 0; c < ncols && !found; c++) found = strcmp(names[c], decl[k].name) == 0;
         if (!found) {
-            st = kgm_error_set(KGM_ERR_PARSE, r->path, (int)r->line_no,
+            st = kgm_error_at(KGM_ERR_PARSE, r->path, r->line_no,
                                "expected a column named %s in the header, found none", decl[k].name);
             goto done;
         }

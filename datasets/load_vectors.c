@@ -118,10 +118,10 @@ kgm_status kgm__load_wordvecs_rd(kgm_reader *r, kgm_wordvecs *out) {
         r->rows++;
     }
     if (st == KGM_OK && out->n == 0 && declared_n != 0)
-        st = kgm_error_set(KGM_ERR_PARSE, r->path, (int)r->line_no + 1,
+        st = kgm_error_at(KGM_ERR_PARSE, r->path, r->line_no + 1,
                            "expected word vectors (\"word v1 ... vD\"), found none");
     if (st == KGM_OK && declared_n >= 0 && declared_n != out->n + r->duplicates + r->skipped)
-        st = kgm_error_set(KGM_ERR_PARSE, r->path, (int)r->line_no,
+        st = kgm_error_at(KGM_ERR_PARSE, r->path, r->line_no,
                            "expected %lld vectors as the header says, found %lld", (long long)declared_n,
                            (long long)(out->n + r->duplicates + r->skipped));
     if (st == KGM_OK && declared_dim > 0) out->dim = declared_dim;

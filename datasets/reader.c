@@ -235,7 +235,7 @@ kgm_status kgm_reader_bad(kgm_reader *r, const char *fmt, ...) {
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (!(r->opts && r->opts->lenient))
-        return kgm_error_set(KGM_ERR_PARSE, r->path, (int)(r->line_no > INT32_MAX ? INT32_MAX : r->line_no),
+        return kgm_error_at(KGM_ERR_PARSE, r->path, r->line_no,
                              "%s", msg);
     r->skipped++;
     kgm_load_report *rep = r->opts->report;

@@ -264,3 +264,44 @@ Test(auto_detect, folders_and_files) {
     cr_assert_eq(ds.inter.n, 1);
     kgm_dataset_destroy(&ds);
 }
+
+/* A data-file error names the file by the path the user gave (clickable
+ * `path:line:`), relative or absolute; source locations stay base names. */
+Test(errors, data_errors_keep_the_users_path) {
+    tmp_subdir("deep");
+    tmp_subdir("deep/er");
+    const char *abs = tmp_file("deep/er/inter.tsv", "1\t10\t4\n2\t11\tfive\n", (size_t)-1);
+    kgm_text_format f;
+    kgm_text_format_default(&f, KGM_TEXT_INTERACTIONS);
+    kgm_dataset ds;
+    kgm_dataset_init(&ds);
+    cr_assert_eq(kgm_load_interactions(abs, &f, NULL, &ds), KGM_ERR_PARSE);
+    char want[1200];
+    snprintf(want, sizeof want, "%s:2: expected", abs);
+    cr_assert(strncmp(kgm_error_message(), want, strlen(want)) == 0, "message '%s' does not start with '%s'",
+              kgm_error_message(), want);
+    kgm_dataset_destroy(&ds);
+    /* relative to the working directory */
+    char cwd[1024];
+    cr_assert_not_null(getcwd(cwd, sizeof cwd));
+    cr_assert_eq(chdir(tmp_dir()), 0);
+    kgm_dataset_init(&ds);
+    cr_assert_eq(kgm_load_interactions("deep/er/inter.tsv", &f, NULL, &ds), KGM_ERR_PARSE);
+    cr_assert(strncmp(kgm_error_message(), "deep/er/inter.tsv:2: expected", 29) == 0, "%s", kgm_error_message());
+    kgm_dataset_destroy(&ds);
+    cr_assert_eq(chdir(cwd), 0);
+    /* lenient mode reports the same path */
+    kgm_load_report rep = {0};
+    kgm_load_opts o = {.lenient = true, .report = &rep};
+    kgm_dataset_init(&ds);
+    cr_assert_eq(kgm_load_interactions(abs, &f, &o, &ds), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(rep.n_messages, 1);
+    cr_assert(strncmp(rep.messages[0], want, strlen(want)) == 0, "%s", rep.messages[0]);
+    kgm_dataset_destroy(&ds);
+    /* a source location (KGM_ERR) is still shortened to its base name */
+    kgm_error_set(KGM_ERR_ARG, "/some/dir/core/x.c", 7, "boom");
+    cr_assert_str_eq(kgm_error_message(), "x.c:7: boom");
+    kgm_error_at(KGM_ERR_PARSE, "/data/dir/f.tsv", 5000000000LL, "expected a, found b");
+    cr_assert_str_eq(kgm_error_message(), "/data/dir/f.tsv:5000000000: expected a, found b");
+    tmp_cleanup();
+}

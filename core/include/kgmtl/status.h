@@ -13,6 +13,11 @@ extern "C" {
 kgm_status kgm_error_set(kgm_status st, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Record an error in a data file: "path:line: message" with `path` as given
+ * (kgm_error_set shortens its `file`, a source location, to the base name). */
+kgm_status kgm_error_at(kgm_status st, const char *path, int64_t line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Append context to the current message ("outer: inner"), keeping the status. */
 kgm_status kgm_error_wrap(kgm_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
