@@ -1707,6 +1707,11 @@ kgm_status kgm_manifest_load(const char *path, const kgm_manifest_opts *opts, kg
                 if (opts && opts->check_task)
                     for (int32_t t = 0; t < c->n_tasks; t++)
                         if (c->tasks[t].plugin[0]) opts->check_task(opts->check_user, &c->tasks[t], dl);
+                if (opts && opts->check_config) {
+                    char w[KGM_PATH + 32];
+                    key_where(m, pt, "evaluation.select", w, sizeof w);
+                    opts->check_config(opts->check_user, c, w, dl);
+                }
             }
             free(c);
         }
@@ -1816,4 +1821,52 @@ void kgm_plugin_check_task(void *user, const kgm_task_spec *t, kgm_diag_list *dl
         }
         kgm_diag_add(dl, where, "task '%s' (plugin %s): %s", t->name, e->pl->desc.name, text);
     }
+}
+
+/* Lists the metric names of a plugin, comma-separated, into buf. */
+static void metric_list(const kgm_plugin *pl, char *buf, size_t n) {
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < pl->desc.n_metrics && off + 2 < n; i++)
+        off += (size_t)snprintf(buf + off, n - off, "%s%s", i ? ", " : "", pl->desc.metrics[i].name);
+}
+
+void kgm_plugin_check_select(void *user, const kgm_run_config *c, const char *where, kgm_diag_list *dl) {
+    kgm_plugin_checker *pc = user;
+    const char *sel = c->eval.select, *dot = strrchr(sel, '.');
+    if (!sel[0] || !dot || !dot[1]) return; /* empty: the first task's default; malformed: cross_check said so */
+    size_t ln = (size_t)(dot - sel);
+    bool mean = ln == 4 && !strncmp(sel, "mean", 4);
+    for (int32_t t = 0; t < c->n_tasks; t++)
+        if (strlen(c->tasks[t].name) == ln && !strncmp(c->tasks[t].name, sel, ln)) mean = false;
+    int found = 0, dir = -1;
+    bool mixed = false;
+    for (int32_t t = 0; t < c->n_tasks; t++) {
+        if (!mean && !(strlen(c->tasks[t].name) == ln && !strncmp(c->tasks[t].name, sel, ln))) continue;
+        if (!c->tasks[t].plugin[0]) continue;
+        plugin_entry *e = checker_open(pc, c->tasks[t].plugin);
+        if (!e || !e->pl) return; /* the task check reports the plugin */
+        bool has = false;
+        for (int i = 0; i < e->pl->desc.n_metrics; i++)
+            if (!strcmp(e->pl->desc.metrics[i].name, dot + 1)) {
+                has = true;
+                int d = e->pl->desc.metrics[i].higher_is_better ? 1 : 0;
+                if (dir >= 0 && d != dir) mixed = true;
+                dir = d;
+            }
+        found += has;
+        if (!mean && !has) {
+            char list[512];
+            metric_list(e->pl, list, sizeof list);
+            kgm_diag_add(dl, where, "evaluation.select: task '%s' (plugin %s) reports no metric '%s'; it reports: %s",
+                         c->tasks[t].name, e->pl->desc.name, dot + 1, list);
+        }
+    }
+    if (mean && !found)
+        kgm_diag_add(dl, where, "evaluation.select: no task reports the metric '%s' that '%s' averages", dot + 1, sel);
+    if (mean && mixed)
+        kgm_diag_add(dl, where,
+                     "evaluation.select: '%s' averages a metric that is higher-is-better for some tasks and "
+                     "lower-is-better for others",
+                     sel);
 }

@@ -165,7 +165,8 @@ int kgm_cmd_run(int argc, char **argv) {
         rc = 1;
         goto out;
     }
-    kgm_manifest_opts mo = {.output = output, .check_task = kgm_plugin_check_task, .check_user = pc};
+    kgm_manifest_opts mo = {
+        .output = output, .check_task = kgm_plugin_check_task, .check_config = kgm_plugin_check_select, .check_user = pc};
     st = kgm_manifest_load(path, &mo, &dl, &m);
     kgm_plugin_checker_free(pc);
     pc = NULL;

@@ -676,6 +676,39 @@ Test(manifest, real_plugin_schemas_are_checked_at_their_positions) {
     kgm_plugin_path_destroy(&sp);
 }
 
+/* evaluation.select is checked against the metrics the plugins report. */
+Test(manifest, select_metric_is_checked_against_the_plugins) {
+    kgm_plugin_path sp;
+    if (!build_plugins(&sp)) cr_skip_test("KGMTL_BUILD_DIR is not set");
+    kgm_plugin_checker *pc;
+    cr_assert_eq(kgm_plugin_checker_new(&sp, &pc), KGM_OK);
+    kgm_manifest_opts o = {.check_task = kgm_plugin_check_task, .check_config = kgm_plugin_check_select, .check_user = pc};
+    static const char *const bad[][2] = {
+        {"  select: ctr.aucc\n", "task 'ctr' (plugin ctr) reports no metric 'aucc'; it reports: auc, logloss"},
+        {"  select: mean.rmse\n", "no task reports the metric 'rmse' that 'mean.rmse' averages"},
+    };
+    for (int i = 0; i < 2; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "tasks:\n  - plugin: ctr\n  - plugin: kge\nevaluation:\n%s", bad[i][0]);
+        eu_write(dir, "sel.yaml", text);
+        kgm_diag_list dl = load_bad("sel.yaml", &o);
+        cr_assert_eq(dl.n, 1, "case %d: %d diagnostics", i, dl.n);
+        expect_diag(&dl, 0, "sel.yaml", 5, 11, bad[i][1]);
+        kgm_diag_list_destroy(&dl);
+    }
+    /* the same manifest with a metric both tasks report validates */
+    eu_write(dir, "sel.yaml", "tasks:\n  - plugin: ctr\n  - plugin: ctr\n    name: ctr2\nevaluation:\n  select: mean.auc\n");
+    kgm_diag_list dl = {0};
+    kgm_manifest *m = NULL;
+    char path[KGM_PATH + 16];
+    snprintf(path, sizeof path, "%s/sel.yaml", dir);
+    cr_assert_eq(kgm_manifest_load(path, &o, &dl, &m), KGM_OK);
+    kgm_manifest_free(m);
+    kgm_diag_list_destroy(&dl);
+    kgm_plugin_checker_free(pc);
+    kgm_plugin_path_destroy(&sp);
+}
+
 /* Every manifest shipped under experiments/ validates, plugins and options included. */
 Test(manifest, shipped_manifests_validate) {
     const char *src = getenv("KGMTL_SOURCE_DIR");
@@ -683,7 +716,7 @@ Test(manifest, shipped_manifests_validate) {
     if (!src || !build_plugins(&sp)) cr_skip_test("KGMTL_SOURCE_DIR / KGMTL_BUILD_DIR are not set");
     kgm_plugin_checker *pc;
     cr_assert_eq(kgm_plugin_checker_new(&sp, &pc), KGM_OK);
-    kgm_manifest_opts o = {.check_task = kgm_plugin_check_task, .check_user = pc};
+    kgm_manifest_opts o = {.check_task = kgm_plugin_check_task, .check_config = kgm_plugin_check_select, .check_user = pc};
     int n = 0;
     static const char *const patterns[] = {"%s/experiments/*.yaml", "%s/experiments/*/*.yaml"};
     for (int k = 0; k < 2; k++) {

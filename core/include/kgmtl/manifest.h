@@ -116,9 +116,22 @@ kgm_status kgm_plugin_checker_new(const struct kgm_plugin_path *sp, kgm_plugin_c
 void kgm_plugin_checker_free(kgm_plugin_checker *pc); /* closes the plugins; NULL is fine */
 void kgm_plugin_check_task(void *checker, const kgm_task_spec *t, kgm_diag_list *diags);
 
+/* A whole-configuration hook, called once per expanded configuration after the
+ * task checks; `select_where` is the position of evaluation.select (or of the
+ * manifest when the key is unset). */
+typedef void (*kgm_config_check_fn)(void *user, const kgm_run_config *c, const char *select_where,
+                                    kgm_diag_list *diags);
+
+/* The plugin host's check of evaluation.select, for kgm_manifest_opts.check_config:
+ * TASK.METRIC must name a metric that task's plugin reports, and mean.METRIC a
+ * metric at least one task reports, with one direction (higher or lower is
+ * better) over all of them. Uses the same plugin cache as kgm_plugin_check_task. */
+void kgm_plugin_check_select(void *checker, const kgm_run_config *c, const char *select_where, kgm_diag_list *diags);
+
 typedef struct kgm_manifest_opts {
     const char *output;          /* override the manifest's `output:` (NULL = keep) */
     kgm_task_check_fn check_task; /* may be NULL */
+    kgm_config_check_fn check_config; /* may be NULL; same user pointer */
     void *check_user;
 } kgm_manifest_opts;
 
