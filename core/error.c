@@ -42,8 +42,16 @@ kgm_status kgm_error_wrap(kgm_status st, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
+    /* "prefix: old message", cut at the buffer's end */
     char tmp[KGM_ERRBUF];
-    snprintf(tmp, sizeof tmp, "%s: %s", prefix, errbuf);
+    size_t n = 0, pl = strlen(prefix), ml = strlen(errbuf);
+    if (pl > sizeof tmp - 1) pl = sizeof tmp - 1;
+    memcpy(tmp, prefix, pl);
+    n = pl;
+    for (const char *sep = ": "; *sep && n < sizeof tmp - 1; sep++) tmp[n++] = *sep;
+    if (ml > sizeof tmp - 1 - n) ml = sizeof tmp - 1 - n;
+    memcpy(tmp + n, errbuf, ml);
+    tmp[n + ml] = '\0';
     memcpy(errbuf, tmp, sizeof errbuf);
     return st;
 }

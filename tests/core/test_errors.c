@@ -320,3 +320,18 @@ Test(errors, status_strings_are_distinct) {
     }
     cr_assert_str_eq(kgm_status_str((kgm_status)999), "unknown status");
 }
+
+/* kgm_error_wrap prefixes the current message and cuts at the buffer's end. */
+Test(errors, wrap_prefixes_and_truncates) {
+    kgm_error_set(KGM_ERR_ARG, "x.c", 3, "inner %d", 7);
+    cr_assert_eq(kgm_error_wrap(KGM_ERR_ARG, "outer %s", "ctx"), KGM_ERR_ARG);
+    cr_assert_str_eq(kgm_error_message(), "outer ctx: x.c:3: inner 7");
+    char big[3000];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    kgm_error_set(KGM_ERR_ARG, "x.c", 1, "%s", big);
+    kgm_error_wrap(KGM_ERR_ARG, "p");
+    const char *m = kgm_error_message();
+    cr_assert(strncmp(m, "p: x.c:1: aaa", 13) == 0, "%.40s", m);
+    cr_assert_eq(strlen(m), 2047u);
+}
