@@ -1,0 +1,120 @@
+/* MKR's claim on the generated recommendation world: recommendation + KG
+ * embedding sharing item/entity vectors through cross&compress units,
+ * trained alternately, against the same model without the KG task, on the
+ * strict cold items (no training rows) of the test split, paired over seeds.
+ *
+ * Each seed generates its own world (docs/generators.md §2; its KG tails are
+ * quantised projections of the item factors), saves it as a cache and trains
+ * both models on it with identical settings; the difference is the kge task.
+ * Knobs can be overridden from the environment for investigation
+ * (MKR_SEEDS, MKR_SEED0, MKR_USERS, MKR_ITEMS, MKR_KG_NOISE, MKR_KG_RELATIONS,
+ * MKR_KG_VALUES, MKR_MODEL, MKR_LOSS, MKR_QUERY_ACT, MKR_EVERY, MKR_KGE_WEIGHT,
+ * MKR_KGE_LR_MULT, MKR_EPOCHS, MKR_LR, MKR_DIM, MKR_NEG, MKR_CC).
+ *
+ * THE CLAIM DOES NOT HOLD here (measured, docs/baselines.md §3): with the
+ * published MKR settings (lr 0.02, KGE every 3 at half the lr, kge model
+ * mkr with the authors' loss) the paired cold-item AUC difference over seeds
+ * 1-8 is -0.0032 (sd 0.0090, t -1.0); no variant tried (logistic KGE with
+ * corrupted tails, TransE scoring, KGE every step, a noise-free KG, lr
+ * 0.005) holds on held-out seeds: the best on seeds 1-8 (lr 0.005, +0.0083,
+ * t 1.95) gives -0.0004 (sd 0.0103) on seeds 9-16. So the test checks that
+ * both models train and report the cold-item slice, prints the paired
+ * differences, and asserts the claim only with MKR_ASSERT_CLAIM=1. It is in
+ * the 'slow' suite (about 5 s per seed pair with 30 epochs, 1 thread). */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "kgmtl/data_gen.h"
+#include "kgmtl/dataset.h"
+#include "train_util.h"
+
+static void setup(void) { kgm_init_runtime(); }
+
+static const char *env_s(const char *k, const char *def) {
+    const char *v = getenv(k);
+    return v && *v ? v : def;
+}
+static double env_f(const char *k, double def) { return atof(env_s(k, "")) != 0 || getenv(k) ? atof(env_s(k, "0")) : def; }
+static int env_i(const char *k, int def) { return getenv(k) ? atoi(getenv(k)) : def; }
+
+static void make_world(const char *path, uint64_t seed) {
+    kgm_gen_world_cfg g;
+    kgm_gen_world_cfg_default(&g);
+    g.seed = seed;
+    g.n_users = env_i("MKR_USERS", 400);
+    g.n_items = env_i("MKR_ITEMS", 400);
+    g.kg_noise = env_f("MKR_KG_NOISE", g.kg_noise);
+    g.kg_relations = env_i("MKR_KG_RELATIONS", g.kg_relations);
+    g.kg_values = env_i("MKR_KG_VALUES", g.kg_values);
+    g.social_degree = 0;
+    g.text_len = 0;
+    kgm_dataset ds;
+    kgm_dataset_init(&ds);
+    cr_assert_eq(kgm_gen_world(&g, &ds), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(kgm_dataset_save(&ds, path), KGM_OK, "%s", kgm_error_message());
+    kgm_dataset_destroy(&ds);
+}
+
+static double run(const char *cache, const char *out, uint64_t seed, bool with_kge, double *all_auc) {
+    kgm_run_config c;
+    kgm_run_config_default(&c);
+    c.seed = seed;
+    snprintf(c.data.source, sizeof c.data.source, "cache");
+    snprintf(c.data.path, sizeof c.data.path, "%s", cache);
+    snprintf(c.data.split, sizeof c.data.split, "given");
+    c.encoder.dim = env_i("MKR_DIM", 8);
+    c.encoder.kg = false;
+    c.encoder.cross_compress = env_i("MKR_CC", 1);
+    tu_add_task(&c, "ctr", "rec", NULL);
+    tu_opt(&c, 0, "hidden", "0");
+    if (with_kge) {
+        tu_add_task(&c, "kge", "kge", NULL);
+        c.tasks[1].every = env_i("MKR_EVERY", 3);
+        c.tasks[1].lr_mult = env_f("MKR_KGE_LR_MULT", 0.5);
+        c.tasks[1].weight = env_f("MKR_KGE_WEIGHT", 1.0);
+        tu_opt(&c, 1, "model", env_s("MKR_MODEL", "mkr"));
+        tu_opt(&c, 1, "loss", env_s("MKR_LOSS", "auto"));
+        tu_opt(&c, 1, "query_act", env_s("MKR_QUERY_ACT", "relu_sigmoid"));
+        tu_opt(&c, 1, "negatives", env_s("MKR_NEG", "1"));
+    }
+    snprintf(c.train.mode, sizeof c.train.mode, "alternating");
+    snprintf(c.train.schedule, sizeof c.train.schedule, "every");
+    c.train.lr = env_f("MKR_LR", 0.02);
+    c.train.weight_decay = 1e-6;
+    c.train.epochs = env_i("MKR_EPOCHS", 30);
+    c.train.batch_size = 256;
+    c.train.threads = 1;
+    c.eval.cold = true;
+    snprintf(c.eval.select, sizeof c.eval.select, "rec.auc");
+    snprintf(c.output, sizeof c.output, "%s", out);
+    kgm_train_opts o = {.quiet = true};
+    cr_assert_eq(kgm_train_run(&c, &o, NULL), KGM_OK, "%s", kgm_error_message());
+    *all_auc = tu_metric(out, -1, "test", "rec", "auc");
+    return tu_metric(out, -1, "test", "rec@cold_items", "auc");
+}
+
+Test(mkr_world, kg_task_helps_cold_items_paired_over_seeds, .init = setup, .timeout = 600) {
+    char dir[128], cache[200], a[200], b[200];
+    tu_tmpdir(dir, sizeof dir, "mkrworld");
+    int n = env_i("MKR_SEEDS", 5), s0 = env_i("MKR_SEED0", 1);
+    double sum = 0, sum2 = 0;
+    for (int s = s0; s < s0 + n; s++) {
+        snprintf(cache, sizeof cache, "%s/world-%d.cache", dir, s);
+        snprintf(a, sizeof a, "%s/mkr-%d", dir, s);
+        snprintf(b, sizeof b, "%s/nokg-%d", dir, s);
+        make_world(cache, (uint64_t)s);
+        double aa, ab;
+        double ca = run(cache, a, (uint64_t)s, true, &aa), cb = run(cache, b, (uint64_t)s, false, &ab);
+        cr_assert(!isnan(ca) && !isnan(cb), "no cold-item metrics");
+        fprintf(stderr, "seed %d: cold-item AUC mkr %.4f no-kg %.4f diff %+.4f | all %.4f %.4f\n", s, ca, cb, ca - cb,
+                aa, ab);
+        sum += ca - cb;
+        sum2 += (ca - cb) * (ca - cb);
+    }
+    double m = sum / n, sd = n > 1 ? sqrt((sum2 - n * m * m) / (n - 1)) : 0;
+    fprintf(stderr, "paired cold-item AUC difference: mean %+.4f sd %.4f t %.2f (n %d)\n", m, sd,
+            sd > 0 ? m / (sd / sqrt(n)) : 0.0, n);
+    cr_assert(isfinite(m) && fabs(m) < 0.1, "implausible paired difference %+.4f", m);
+    if (getenv("MKR_ASSERT_CLAIM"))
+        cr_expect_gt(m, 0.0, "MKR does not beat no-KG on cold items: mean paired difference %+.4f", m);
+}
