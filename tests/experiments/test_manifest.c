@@ -283,6 +283,11 @@ Test(manifest, docs_cover_every_schema_key) {
         char k[160];
         snprintf(k, sizeof k, "`%s`", s[i].key);
         cr_expect_not_null(strstr(doc, k), "docs/manifest.md does not document %s", k);
+        /* exactly one table row per key */
+        char row[170];
+        snprintf(row, sizeof row, "\n| `%s` |", s[i].key);
+        const char *first = strstr(doc, row);
+        cr_expect(!first || !strstr(first + 1, row), "docs/manifest.md has two table rows for %s", k);
     }
     free(doc);
 }
