@@ -93,7 +93,7 @@ static double run(const char *cache, const char *out, uint64_t seed, bool with_k
     return tu_metric(out, -1, "test", "rec@cold_items", "auc");
 }
 
-Test(mkr_world, kg_task_helps_cold_items_paired_over_seeds, .init = setup, .timeout = 600) {
+Test(mkr_world, cold_item_gain_of_the_kg_task_is_measured, .init = setup, .timeout = 600) {
     char dir[128], cache[200], a[200], b[200];
     tu_tmpdir(dir, sizeof dir, "mkrworld");
     int n = env_i("MKR_SEEDS", 5), s0 = env_i("MKR_SEED0", 1);
