@@ -507,6 +507,8 @@ static const kgm_key_spec schema[] = {
     {"dataset.social_path", KGM_KEY_STRING, OFF(data.social_path), "\"\"", NR, NULL,
      "optional `user friend [weight]` edge list"},
     {"dataset.kg_path", KGM_KEY_STRING, OFF(data.kg_path), "\"\"", NR, NULL, "optional extra KG triples file"},
+    {"dataset.exclude_columns", KGM_KEY_STRING, OFF(data.exclude_columns), "\"\"", NR, NULL,
+     "tabular columns kept out of the model inputs, comma-separated (e.g. \"instance_weight\"); each must exist"},
     {"dataset.min_user_interactions", KGM_KEY_INT, OFF(data.min_user_interactions), "0", GE(0), NULL,
      "drop users with fewer interactions"},
     {"dataset.min_item_interactions", KGM_KEY_INT, OFF(data.min_item_interactions), "0", GE(0), NULL,

@@ -313,7 +313,7 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
     }
     /* encoder: looks only at training rows */
     bool tabular = tr->ds.tabular.rows > 0 && tr->ds.inter.n == 0;
-    const char *excl[2 * KGM_MAX_TASKS + 2];
+    const char *excl[2 * KGM_MAX_TASKS + 2 + KGM_MAX_EXCLUDED_COLUMNS];
     char excl_src[KGM_MAX_TASKS][sizeof cfg->tasks[0].label];
     int ne = 0;
     for (int k = 0; k < tr->n_tasks; k++)
@@ -324,6 +324,7 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
             excl[ne++] = excl_src[k];
         }
     excl[ne++] = "split";
+    KGM_TRY(kgm_tabular_exclude_columns(&tr->ds.tabular, cfg->data.exclude_columns, excl, ne + KGM_MAX_EXCLUDED_COLUMNS, &ne));
     excl[ne] = NULL;
     const int64_t *train_rows = tr->ds.split.train;
     int64_t n_train = tr->ds.split.n_train;

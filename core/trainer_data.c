@@ -109,6 +109,12 @@ kgm_status kgm_trainer_open_data(kgm_trainer *tr) {
     }
     (void)generated;
     KGM_TRY(kgm_dataset_validate(ds));
+    if (d->exclude_columns[0] && !(ds->tabular.rows > 0 && ds->inter.n == 0))
+        return KGM_ERR(KGM_ERR_ARG,
+                       "dataset.exclude_columns ('%s') applies to tabular data (feature columns as the model inputs); "
+                       "source '%s' gives %s",
+                       d->exclude_columns, d->source, ds->inter.n > 0 ? "user-item interactions" : "no tabular rows");
+    KGM_TRY(kgm_tabular_exclude_columns(&ds->tabular, d->exclude_columns, NULL, 0, NULL));
     /* cold-start marks from the split (entities with no training rows) */
     if (ds->inter.n > 0 && ds->split.n_train > 0) {
         tr->cold_users = calloc((size_t)ds->users.count + 1, 1);
@@ -497,6 +503,22 @@ size_t kgm_label_source(const kgm_table *tab, const char *label) {
     return (size_t)(eq - label);
 }
 
+/* "'a', 'b', ..." (cut short with "..." when it does not fit). */
+static void quoted_list(char *buf, size_t size, int32_t count, const char *(*name)(const void *, int32_t), const void *obj) {
+    size_t k = 0;
+    buf[0] = 0;
+    for (int32_t i = 0; i < count; i++) {
+        const char *s = name(obj, i);
+        if (k + strlen(s) + 8 >= size) {
+            snprintf(buf + k, size - k, "%s...", i ? ", " : "");
+            return;
+        }
+        k += (size_t)snprintf(buf + k, size - k, "%s'%s'", i ? ", " : "", s);
+    }
+}
+static const char *level_name(const void *col, int32_t i) { return kgm_idmap_name(&((const kgm_column *)col)->levels, i); }
+static const char *column_name(const void *tab, int32_t i) { return ((const kgm_table *)tab)->cols[i].name; }
+
 /* `label: COLUMN=LEVEL[|LEVEL...]` on a categorical column: 1 for the listed
  * levels, 0 for the others, missing stays missing. Fills pos[level] (1/0). */
 static kgm_status derived_levels(const kgm_run_task *t, const kgm_column *col, const char *levels, uint8_t *pos) {
@@ -510,17 +532,39 @@ static kgm_status derived_levels(const kgm_run_task *t, const kgm_column *col, c
         int32_t lv = n ? kgm_idmap_find(&col->levels, p, n) : -1;
         if (lv < 0) {
             char known[512];
-            size_t k = 0;
-            known[0] = 0;
-            for (int32_t i = 0; i < col->levels.count && k < sizeof known - 8; i++) {
-                int m = snprintf(known + k, sizeof known - k, "%s'%s'", i ? ", " : "", kgm_idmap_name(&col->levels, i));
-                if (m < 0) break;
-                k += (size_t)m < sizeof known - k ? (size_t)m : sizeof known - k - 1;
-            }
+            quoted_list(known, sizeof known, col->levels.count, level_name, col);
             return KGM_ERR(KGM_ERR_ARG, "%s: expected a level of column '%s' in label '%s' (levels: %s), found '%.*s'",
                            where, col->name, t->spec->label, known, (int)n, p);
         }
         pos[lv] = 1;
+        if (!e) break;
+        p = e + 1;
+    }
+    return KGM_OK;
+}
+
+kgm_status kgm_tabular_exclude_columns(const kgm_table *tab, const char *list, const char **out, int cap, int *n) {
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        const char *q = p;
+        while (len && (*q == ' ' || *q == '\t')) q++, len--;
+        while (len && (q[len - 1] == ' ' || q[len - 1] == '\t')) len--;
+        if (len) {
+            int32_t c = -1;
+            for (int32_t i = 0; i < tab->ncols && c < 0; i++)
+                if (strlen(tab->cols[i].name) == len && memcmp(tab->cols[i].name, q, len) == 0) c = i;
+            if (c < 0) {
+                char known[1200];
+                quoted_list(known, sizeof known, tab->ncols, column_name, tab);
+                return KGM_ERR(KGM_ERR_ARG, "dataset.exclude_columns: expected a tabular column, found '%.*s' (columns: %s)",
+                               (int)len, q, known);
+            }
+            if (out) {
+                if (*n >= cap) return KGM_ERR(KGM_ERR_ARG, "dataset.exclude_columns: too many columns");
+                out[(*n)++] = tab->cols[c].name;
+            }
+        }
         if (!e) break;
         p = e + 1;
     }
@@ -537,6 +581,17 @@ static kgm_status view_tabular(kgm_trainer *tr, kgm_run_task *t) {
     if (c < 0) return KGM_ERR(KGM_ERR_ARG, "task '%s': no tabular column '%s'", t->spec->name, src);
     const kgm_column *col = &tab->cols[c];
     uint8_t *pos = NULL; /* derived 0/1 label: 1 for these levels */
+    if (col->type == KGM_COL_CATEGORICAL && t->spec->label[srcn] != '=') {
+        /* level codes follow the order of first appearance in the file: never
+         * a label by themselves; the positive level(s) are named */
+        char known[512];
+        quoted_list(known, sizeof known, col->levels.count, level_name, col);
+        return KGM_ERR(KGM_ERR_ARG,
+                       "%s: label column '%s' is categorical (levels: %s); name the level(s) that are 1, "
+                       "e.g. label: \"%s=%s\" (several: LEVEL|LEVEL; the other levels are 0)",
+                       t->spec->where[0] ? t->spec->where : t->spec->name, col->name, known, col->name,
+                       col->levels.count ? kgm_idmap_name(&col->levels, col->levels.count - 1) : "LEVEL");
+    }
     if (t->spec->label[srcn] == '=') {
         pos = calloc((size_t)(col->type == KGM_COL_CATEGORICAL ? col->levels.count : 0) + 1, 1);
         if (!pos) return KGM_ERR(KGM_ERR_NOMEM, "derived label");

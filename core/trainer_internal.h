@@ -142,5 +142,10 @@ void kgm_weighting_epoch_end(kgm_trainer *tr);
  * derives a 0/1 label from a categorical column (unless a column is called
  * exactly `label`); the source column is then kept out of the inputs. */
 size_t kgm_label_source(const kgm_table *tab, const char *label);
+/* dataset.exclude_columns ("a,b,..."; blanks around names ignored): appends
+ * the named columns' names (pointers into tab) to out[*n..cap) (out NULL:
+ * only checks); an unknown name is an error listing the table's columns. */
+#define KGM_MAX_EXCLUDED_COLUMNS 64
+kgm_status kgm_tabular_exclude_columns(const kgm_table *tab, const char *list, const char **out, int cap, int *n);
 
 #endif

@@ -74,6 +74,21 @@ static kgm_status run(const char *root, const char *out, const char *l1, const c
     return kgm_train_run(&c, &o, &res);
 }
 
+/* income_config on the Census-Income (KDD) files in `dir` (train/test as given). */
+static void census_config(kgm_run_config *c, const char *dir, const char *out, const char *l1, const char *l2) {
+    income_config(c, dir, out, l1, l2);
+    snprintf(c->data.source, sizeof c->data.source, "census-kdd");
+    snprintf(c->data.split, sizeof c->data.split, "given");
+}
+
+/* Train c with dataset.exclude_columns = excl. */
+static kgm_status run_excluding(kgm_run_config *c, const char *excl) {
+    snprintf(c->data.exclude_columns, sizeof c->data.exclude_columns, "%s", excl);
+    kgm_train_opts o = {.quiet = true};
+    kgm_train_result res;
+    return kgm_train_run(c, &o, &res);
+}
+
 #define INCOME_GE_50K "INCOME=[50.000-75.000)|[75.000-"
 
 /* The source column of a derived label is not an input: with noise features
@@ -126,13 +141,17 @@ Test(labels, derived_label_needs_a_categorical_column, .init = setup) {
  * trailing '.', marital_stat is field 8. */
 static const char *census_head =
     "73, Not in universe, 0, 0, High school graduate, 0, Not in universe, ";
-static const char *census_tail =
+static const char *census_mid =
     ", Not in universe or children, Not in universe, White, All other, Female, Not in universe, Not in universe, Not "
     "in labor force, 0, 0, 0, Nonfiler, Not in universe, Not in universe, Other Rel 18+ ever marr not in subfamily, "
-    "Other relative of householder, 1700.09, ?, ?, ?, Not in universe under 1 year old, ?, 0, Not in universe, "
+    "Other relative of householder, ";
+static const char *census_tail =
+    ", ?, ?, ?, Not in universe under 1 year old, ?, 0, Not in universe, "
     "United-States, United-States, United-States, Native- Born in the United States, 0, Not in universe, 2, 0, 95, ";
 
-static void write_census(const char *name, int n, int seed) {
+/* Age tracks the marital status (a learnable signal), income is noise; with
+ * `weight_leak` the instance weight (field 25) gives the income away. */
+static void write_census_w(const char *name, int n, int seed, bool weight_leak) {
     size_t cap = (size_t)n * 700, len = 0;
     char *buf = malloc(cap);
     cr_assert_not_null(buf);
@@ -140,15 +159,17 @@ static void write_census(const char *name, int n, int seed) {
     kgm_rng_init(&r, (uint64_t)seed, 0);
     static const char *ms[3] = {"Never married", "Widowed", "Married-civilian spouse present"};
     for (int i = 0; i < n; i++) {
-        /* age tracks the marital status (a learnable signal), income is noise */
         int m = (int)(kgm_rng_uniform(&r) * 3) % 3;
         int age = m == 0 ? 15 + i % 10 : 50 + i % 30;
-        len += (size_t)snprintf(buf + len, cap - len, "%d%s%s%s%s\n", age, census_head + 2, ms[m], census_tail,
-                                kgm_rng_uniform(&r) < 0.3 ? "50000+." : "- 50000.");
+        bool rich = kgm_rng_uniform(&r) < 0.3;
+        double w = weight_leak ? (rich ? 3000.5 : 900.25) : 1700.09;
+        len += (size_t)snprintf(buf + len, cap - len, "%d%s%s%s%.2f%s%s\n", age, census_head + 2, ms[m], census_mid, w,
+                                census_tail, rich ? "50000+." : "- 50000.");
     }
     tmp_file(name, buf, len);
     free(buf);
 }
+static void write_census(const char *name, int n, int seed) { write_census_w(name, n, seed, false); }
 
 Test(labels, census_kdd_derives_income_and_never_married, .init = setup, .timeout = 120) {
     const char *d = tmp_subdir("census");
@@ -157,20 +178,96 @@ Test(labels, census_kdd_derives_income_and_never_married, .init = setup, .timeou
     kgm_run_config c;
     char out[1100];
     snprintf(out, sizeof out, "%s/run", tmp_dir());
-    income_config(&c, d, out, "income=50000+", "marital_stat=Never married");
-    snprintf(c.data.source, sizeof c.data.source, "census-kdd");
-    snprintf(c.data.split, sizeof c.data.split, "given");
-    kgm_train_opts o = {.quiet = true};
-    kgm_train_result res;
-    cr_assert_eq(kgm_train_run(&c, &o, &res), KGM_OK, "%s", kgm_error_message());
+    census_config(&c, d, out, "income=50000+", "marital_stat=Never married");
+    cr_assert_eq(run_excluding(&c, ""), KGM_OK, "%s", kgm_error_message());
     double mar = test_metric(out, "married", "auc"), inc = test_metric(out, "income", "auc");
     cr_assert(mar > 0.95, "never-married AUC %g: age separates it in this fixture", mar);
     cr_assert(inc > 0.2 && inc < 0.8, "income AUC %g: income is noise here (income leaked into the inputs?)", inc);
     /* the label values the manifest names must exist: a typo is an error */
     snprintf(c.tasks[0].label, sizeof c.tasks[0].label, "income=50000+.");
-    cr_assert_neq(kgm_train_run(&c, &o, &res), KGM_OK);
+    cr_assert_neq(run_excluding(&c, ""), KGM_OK);
     const char *msg = kgm_error_message();
     cr_assert(strstr(msg, "expected a level of column 'income' in label 'income=50000+.' (levels: "), "%s", msg);
     cr_assert(strstr(msg, "'50000+'") && strstr(msg, "'- 50000'") && strstr(msg, "found '50000+.'"), "%s", msg);
+    tmp_cleanup();
+}
+
+/* ---- dataset.exclude_columns --------------------------------------------------- */
+
+/* HINT (a copy of MARITAL.STATUS) would give the married task away (see
+ * derived_labels_keep_their_source_out_of_the_inputs); excluded, it cannot. */
+Test(labels, exclude_columns_keeps_a_column_out_of_the_inputs, .init = setup, .timeout = 120) {
+    const char *root = write_income(1200, true);
+    kgm_run_config c;
+    char out[1100];
+    snprintf(out, sizeof out, "%s/run-excl", tmp_dir());
+    income_config(&c, root, out, INCOME_GE_50K, "MARITAL.STATUS=Married");
+    cr_assert_eq(run_excluding(&c, " HINT ,X"), KGM_OK, "%s", kgm_error_message());
+    double mar = test_metric(out, "married", "auc");
+    cr_assert(mar > 0.3 && mar < 0.7, "married AUC %g with HINT excluded: HINT is still an input?", mar);
+    tmp_cleanup();
+}
+
+Test(labels, exclude_columns_unknown_name_is_an_error_listing_the_columns, .init = setup) {
+    const char *root = write_income(200, true);
+    kgm_run_config c;
+    char out[1100];
+    snprintf(out, sizeof out, "%s/run-bad", tmp_dir());
+    income_config(&c, root, out, INCOME_GE_50K, "MARITAL.STATUS=Married");
+    cr_assert_neq(run_excluding(&c, "HINT,instance_weight"), KGM_OK, "an unknown excluded column was accepted");
+    const char *msg = kgm_error_message();
+    cr_assert(strstr(msg, "dataset.exclude_columns: expected a tabular column, found 'instance_weight' (columns: 'INCOME', "
+                          "'MARITAL.STATUS', 'NOISE', 'X', 'HINT'"),
+              "%s", msg);
+    /* on interaction data, whose tabular columns are not inputs */
+    kgm_run_config w;
+    kgm_run_config_default(&w);
+    tu_add_task(&w, "ctr", "click", NULL);
+    snprintf(w.output, sizeof w.output, "%s/run-world", tmp_dir());
+    w.data.n_users = 40, w.data.n_items = 50;
+    cr_assert_neq(run_excluding(&w, "age"), KGM_OK);
+    cr_assert(strstr(kgm_error_message(), "dataset.exclude_columns ('age') applies to tabular data (feature columns as "
+                                          "the model inputs); source 'world' gives user-item interactions"),
+              "%s", kgm_error_message());
+    tmp_cleanup();
+}
+
+/* census-kdd.yaml excludes instance_weight (UCI: not for classifiers): with a
+ * weight that gives the income away, the income task stays at chance. */
+Test(labels, census_kdd_instance_weight_excluded, .init = setup, .timeout = 120) {
+    const char *d = tmp_subdir("census");
+    write_census_w("census/census-income.data", 400, 1, true);
+    write_census_w("census/census-income.test", 200, 2, true);
+    kgm_run_config c;
+    char out[1100];
+    snprintf(out, sizeof out, "%s/run", tmp_dir());
+    census_config(&c, d, out, "income=50000+", "marital_stat=Never married");
+    cr_assert_eq(run_excluding(&c, "instance_weight"), KGM_OK, "%s", kgm_error_message());
+    double inc = test_metric(out, "income", "auc");
+    cr_assert(inc > 0.2 && inc < 0.8, "income AUC %g with instance_weight excluded: the weight is still an input?", inc);
+    tmp_cleanup();
+}
+
+/* ---- categorical label columns need COLUMN=LEVEL ------------------------------ */
+
+/* Level codes follow the order of first appearance in the file, so a bare
+ * categorical column is no label: an error lists the levels and shows the form. */
+Test(labels, categorical_label_without_level_is_an_error, .init = setup) {
+    expect_error("MARITAL.STATUS", "census.yaml:13:12: label column 'MARITAL.STATUS' is categorical (levels: ");
+    const char *msg = kgm_error_message();
+    cr_assert(strstr(msg, "'Married'") && strstr(msg, "'Widowed'"), "%s", msg);
+    cr_assert(strstr(msg, "name the level(s) that are 1, e.g. label: \"MARITAL.STATUS="), "%s", msg);
+    /* two levels only (Census income): still explicit, since which one would
+     * be 1 depends on the order of the file */
+    const char *d = tmp_subdir("census");
+    write_census("census/census-income.data", 50, 1);
+    kgm_run_config c;
+    char out[1100];
+    snprintf(out, sizeof out, "%s/run-two", tmp_dir());
+    census_config(&c, d, out, "income", "marital_stat=Never married");
+    cr_assert_neq(run_excluding(&c, ""), KGM_OK, "a bare 2-level categorical label was accepted");
+    msg = kgm_error_message();
+    cr_assert(strstr(msg, "census.yaml:10:12: label column 'income' is categorical (levels: '"), "%s", msg);
+    cr_assert(strstr(msg, "'50000+'") && strstr(msg, "'- 50000'"), "%s", msg);
     tmp_cleanup();
 }

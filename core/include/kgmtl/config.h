@@ -28,6 +28,7 @@ typedef struct kgm_data_cfg {
     char cache[KGM_PATH];     /* binary cache path ("" = none) */
     char social_path[KGM_PATH]; /* optional `user friend [weight]` edge list */
     char kg_path[KGM_PATH];     /* optional extra KG triples file */
+    char exclude_columns[KGM_STR]; /* tabular columns kept out of the inputs: "a,b,..." */
     /* preparation */
     int32_t min_user_interactions, min_item_interactions;
     double rating_threshold;  /* NaN = keep labels */
