@@ -163,29 +163,23 @@ static kgm_status build_text(kgm_encoder *e, const kgm_dataset *ds, kgm_params *
 
 /* ---- graphs ---------------------------------------------------------------------- */
 
-static kgm_status layer_norm_kind(const char *layer, kgm_csr_norm *norm, bool *self_loops, int *wrows, int d) {
-    if (strcmp(layer, "gcn") == 0 || strcmp(layer, "lightgcn") == 0) {
-        *norm = KGM_NORM_SYM;
-        *self_loops = strcmp(layer, "gcn") == 0;
-        *wrows = strcmp(layer, "gcn") == 0 ? d : 0;
-        return KGM_OK;
-    }
-    if (strcmp(layer, "sage") == 0 || strcmp(layer, "diffnet") == 0) {
-        *norm = KGM_NORM_ROW;
-        *self_loops = false;
-        *wrows = 2 * d;
-        return KGM_OK;
-    }
-    return KGM_ERR(KGM_ERR_ARG, "unknown graph layer '%s' (gcn, sage, lightgcn, diffnet; rgcn and kgat on the KG side)",
-                   layer);
+/* Untyped layer values, both sides (the KG side also takes rgcn and kgat). */
+static kgm_status layer_weight_rows(const char *layer, int d, int *wrows) {
+    if (strcmp(layer, "gcn") == 0) *wrows = d;               /* act(Â h W) */
+    else if (strcmp(layer, "lightgcn") == 0) *wrows = 0;     /* no weights */
+    else if (strcmp(layer, "sage") == 0 || strcmp(layer, "diffnet") == 0) *wrows = 2 * d; /* [h | mean] W */
+    else
+        return KGM_ERR(KGM_ERR_ARG, "unknown graph layer '%s' (gcn, sage, lightgcn, diffnet; rgcn and kgat on the KG side)",
+                       layer);
+    return KGM_OK;
 }
 
 #define KGM_RGCN_BASES 4
 
-/* Relation-aware KG layers run on the graph module's typed CSR view (with
- * inverse relations): R-GCN (basis decomposition) and KGAT (attention +
- * bi-interaction). */
-static kgm_status build_typed_kg(kgm_encoder *e, const kgm_dataset *ds, kgm_params *ps) {
+/* Every KG layer runs on the graph module's CSR view of the KG with inverse
+ * relations (each triple gives h <- t and t <- h). The relation-aware layers
+ * (R-GCN basis, KGAT) read the relation ids; the untyped ones ignore them. */
+static kgm_status build_kg(kgm_encoder *e, const kgm_dataset *ds, kgm_params *ps) {
     const kgm_encoder_cfg *c = &e->cfg;
     kgm_graph_opts go = kgm_graph_default_opts();
     go.n_nodes = e->n_entities;
@@ -193,10 +187,19 @@ static kgm_status build_typed_kg(kgm_encoder *e, const kgm_dataset *ds, kgm_para
     KGM_TRY(kgm_graph_new_kg(ds->kg.h, ds->kg.r, ds->kg.t, ds->kg.n, &go, NULL, &e->kg_graph));
     kgm_graph_csr_opts co = {.inverse = true};
     KGM_TRY(kgm_graph_csr_build(e->kg_graph, &co, &e->kg_view));
-    e->kg_typed = true;
     int32_t R = e->kg_view.n_rel, d = e->d;
     char nm[KGM_PARAM_NAME_MAX];
     kgm_init xav = {KGM_INIT_XAVIER_UNIFORM, 0};
+    e->kg_typed = strcmp(c->kg_layer, "rgcn") == 0 || strcmp(c->kg_layer, "kgat") == 0;
+    if (!e->kg_typed) {
+        int wr;
+        KGM_TRY(layer_weight_rows(c->kg_layer, d, &wr));
+        for (int l = 0; l < c->kg_hops && wr; l++) {
+            snprintf(nm, sizeof nm, "encoder/kg_w%d", l);
+            KGM_TRY(decl(ps, nm, wr, d, xav, 0, &e->p_kg_w[l]));
+        }
+        return KGM_OK;
+    }
     for (int l = 0; l < c->kg_hops; l++) {
         if (strcmp(c->kg_layer, "rgcn") == 0) {
             snprintf(nm, sizeof nm, "encoder/kg_bases%d", l);
@@ -219,40 +222,41 @@ static kgm_status build_typed_kg(kgm_encoder *e, const kgm_dataset *ds, kgm_para
     return KGM_OK;
 }
 
+/* The social graph as a graph-module view where a user aggregates from the
+ * users it trusts: a directed edge u -> f gives the entry (u <- f) (`reverse`),
+ * an undirected edge both entries; weights are kept. */
+static kgm_status build_social(kgm_encoder *e, const kgm_dataset *ds, kgm_params *ps) {
+    const kgm_encoder_cfg *c = &e->cfg;
+    int wr;
+    KGM_TRY(layer_weight_rows(c->social_layer, e->d, &wr));
+    kgm_graph_opts go = kgm_graph_default_opts();
+    go.n_nodes = e->n_users;
+    go.directed = ds->social.directed;
+    kgm_status st = kgm_graph_new_social(ds->social.src, ds->social.dst, ds->social.weight, ds->social.n, &go, NULL,
+                                         &e->soc_graph);
+    if (st) return kgm_error_wrap(st, "encoder.social (the dataset's social graph)");
+    kgm_graph_csr_opts co = {.reverse = true};
+    KGM_TRY(kgm_graph_csr_build(e->soc_graph, &co, &e->soc_view));
+    char nm[KGM_PARAM_NAME_MAX];
+    for (int l = 0; l < c->social_hops && wr; l++) {
+        snprintf(nm, sizeof nm, "encoder/social_w%d", l);
+        KGM_TRY(decl(ps, nm, wr, e->d, (kgm_init){KGM_INIT_XAVIER_UNIFORM, 0}, 0, &e->p_soc_w[l]));
+    }
+    return KGM_OK;
+}
+
 static kgm_status build_graphs(kgm_encoder *e, const kgm_dataset *ds, const int64_t *train, int64_t n_train,
                                kgm_params *ps) {
     const kgm_encoder_cfg *c = &e->cfg;
-    char nm[KGM_PARAM_NAME_MAX];
     if (c->kg) {
         if (ds->kg.n == 0) return KGM_ERR(KGM_ERR_ARG, "encoder.kg is on but the dataset has no KG triples");
         if (c->kg_hops < 1 || c->kg_hops > KGM_ENC_MAX_HOPS) return KGM_ERR(KGM_ERR_ARG, "encoder.kg_hops must be in [1, %d]", KGM_ENC_MAX_HOPS);
-        if (strcmp(c->kg_layer, "rgcn") == 0 || strcmp(c->kg_layer, "kgat") == 0) KGM_TRY(build_typed_kg(e, ds, ps));
-        else {
-        kgm_csr_norm norm;
-        bool sl;
-        int wr;
-        KGM_TRY(layer_norm_kind(c->kg_layer, &norm, &sl, &wr, e->d));
-        KGM_TRY(kgm_csr_build(e->n_entities, e->n_entities, ds->kg.n, ds->kg.t, ds->kg.h, NULL, true, sl, norm, &e->kg));
-        for (int l = 0; l < c->kg_hops && wr; l++) {
-            snprintf(nm, sizeof nm, "encoder/kg_w%d", l);
-            KGM_TRY(decl(ps, nm, wr, e->d, (kgm_init){KGM_INIT_XAVIER_UNIFORM, 0}, 0, &e->p_kg_w[l]));
-        }
-        }
+        KGM_TRY(build_kg(e, ds, ps));
     }
     if (c->social) {
         if (ds->social.n == 0) return KGM_ERR(KGM_ERR_ARG, "encoder.social is on but the dataset has no social edges");
         if (c->social_hops < 1 || c->social_hops > KGM_ENC_MAX_HOPS) return KGM_ERR(KGM_ERR_ARG, "encoder.social_hops must be in [1, %d]", KGM_ENC_MAX_HOPS);
-        kgm_csr_norm norm;
-        bool sl;
-        int wr;
-        KGM_TRY(layer_norm_kind(c->social_layer, &norm, &sl, &wr, e->d));
-        /* A directed edge u -> f (u trusts f) lets u aggregate from f. */
-        KGM_TRY(kgm_csr_build(e->n_users, e->n_users, ds->social.n, ds->social.src, ds->social.dst, ds->social.weight,
-                              !ds->social.directed, sl, norm, &e->social));
-        for (int l = 0; l < c->social_hops && wr; l++) {
-            snprintf(nm, sizeof nm, "encoder/social_w%d", l);
-            KGM_TRY(decl(ps, nm, wr, e->d, (kgm_init){KGM_INIT_XAVIER_UNIFORM, 0}, 0, &e->p_soc_w[l]));
-        }
+        KGM_TRY(build_social(e, ds, ps));
     }
     if (c->ui_graph) {
         if (c->ui_hops < 1 || c->ui_hops > KGM_ENC_MAX_HOPS) return KGM_ERR(KGM_ERR_ARG, "encoder.ui_hops must be in [1, %d]", KGM_ENC_MAX_HOPS);
@@ -467,10 +471,10 @@ kgm_status kgm_encoder_after_finalize(kgm_encoder *e, kgm_params *ps) {
 }
 
 void kgm_encoder_destroy(kgm_encoder *e) {
-    if (e->kg_typed) kgm_graph_csr_destroy(&e->kg_view);
+    kgm_graph_csr_destroy(&e->kg_view);
     kgm_graph_free(e->kg_graph);
-    kgm_csr_free(&e->kg);
-    kgm_csr_free(&e->social);
+    kgm_graph_csr_destroy(&e->soc_view);
+    kgm_graph_free(e->soc_graph);
     kgm_csr_free(&e->ui);
     kgm_csr_free(&e->iu);
     free(e->item_entity);
@@ -489,26 +493,22 @@ void kgm_encoder_begin_step(kgm_encoder *e) { e->c_ent = e->c_soc = e->c_ui_u = 
 
 /* ---- propagation ------------------------------------------------------------------ */
 
-/* L layers of `layer` over `a`, starting from x0; returns the mean of the
- * layer outputs 0..L (LightGCN's layer combination, used for every layer
- * type so the ID signal is kept). */
-static kgm_status propagate(kgm_tape *tp, kgm_params *ps, const kgm_csr *a, const char *layer, int hops,
+/* `hops` layers of `layer` (gcn, sage, lightgcn, diffnet) over the graph
+ * view g, starting from x0; returns the mean of the layer outputs 0..hops
+ * (LightGCN's layer combination, used for every layer type so the ID signal
+ * is kept). All layers are the graph module's tape ops. */
+static kgm_status propagate(kgm_tape *tp, kgm_params *ps, const kgm_graph_csr *g, const char *layer, int hops,
                             const int32_t *w, kgm_tensor *x0, kgm_tensor **out) {
+    if (strcmp(layer, "lightgcn") == 0) return kgm_graph_lightgcn(tp, g, x0, hops, out); /* fused, mean included */
     kgm_tensor *h = x0, *acc = x0;
-    bool lin = strcmp(layer, "lightgcn") == 0, gcn = strcmp(layer, "gcn") == 0;
+    bool gcn = strcmp(layer, "gcn") == 0, sage = strcmp(layer, "sage") == 0;
     for (int l = 0; l < hops; l++) {
-        kgm_tensor *m;
-        KGM_TRY(kgm_op_spmm(tp, a, NULL, h, &m));
-        if (lin) h = m;
-        else if (gcn) {
-            KGM_TRY(kgm_op_matmul(tp, m, P(w[l]), false, false, &h));
-            KGM_TRY(kgm_op_tanh(tp, h, &h));
-        } else { /* sage / diffnet: [h, mean of neighbours] W */
-            kgm_tensor *two[2] = {h, m}, *cat;
-            KGM_TRY(kgm_op_concat_cols(tp, 2, two, &cat));
-            KGM_TRY(kgm_op_matmul(tp, cat, P(w[l]), false, false, &h));
-            KGM_TRY(kgm_op_tanh(tp, h, &h));
-        }
+        if (gcn) /* tanh(D^-1/2 (A + I) D^-1/2 h W) */
+            KGM_TRY(kgm_graph_gcn_layer(tp, g, h, P(w[l]), NULL, KGM_GRAPH_NORM_SYM, true, KGM_GRAPH_ACT_TANH, &h));
+        else if (sage) /* tanh([h | mean of neighbours] W) */
+            KGM_TRY(kgm_graph_sage_layer(tp, g, h, P(w[l]), NULL, KGM_GRAPH_SAGE_CONCAT, KGM_GRAPH_ACT_TANH, &h));
+        else /* diffnet: tanh([h_u | weighted mean of trusted h_v] W) */
+            KGM_TRY(kgm_graph_diffnet_layer(tp, g, h, P(w[l]), NULL, KGM_GRAPH_ACT_TANH, &h));
         KGM_TRY(kgm_op_add(tp, acc, h, &acc));
     }
     return kgm_op_scale(tp, acc, 1.0f / (float)(hops + 1), 0.0f, out);
@@ -545,7 +545,7 @@ static kgm_status typed_propagate(kgm_encoder *e, kgm_tape *tp, kgm_params *ps, 
 static kgm_status ent_prop(kgm_encoder *e, kgm_tape *tp, kgm_params *ps, kgm_tensor **out) {
     check_cache(e, tp);
     if (!e->c_ent && e->kg_typed) KGM_TRY(typed_propagate(e, tp, ps, &e->c_ent));
-    if (!e->c_ent) KGM_TRY(propagate(tp, ps, &e->kg.m, e->cfg.kg_layer, e->cfg.kg_hops, e->p_kg_w, P(e->p_entity), &e->c_ent));
+    if (!e->c_ent) KGM_TRY(propagate(tp, ps, &e->kg_view, e->cfg.kg_layer, e->cfg.kg_hops, e->p_kg_w, P(e->p_entity), &e->c_ent));
     *out = e->c_ent;
     return KGM_OK;
 }
@@ -553,7 +553,7 @@ static kgm_status ent_prop(kgm_encoder *e, kgm_tape *tp, kgm_params *ps, kgm_ten
 static kgm_status soc_prop(kgm_encoder *e, kgm_tape *tp, kgm_params *ps, kgm_tensor **out) {
     check_cache(e, tp);
     if (!e->c_soc)
-        KGM_TRY(propagate(tp, ps, &e->social.m, e->cfg.social_layer, e->cfg.social_hops, e->p_soc_w, P(e->p_user), &e->c_soc));
+        KGM_TRY(propagate(tp, ps, &e->soc_view, e->cfg.social_layer, e->cfg.social_hops, e->p_soc_w, P(e->p_user), &e->c_soc));
     *out = e->c_soc;
     return KGM_OK;
 }

@@ -1,12 +1,13 @@
 /* kgmtl/encoder.h — the graph-aware shared encoder.
  *
  * User side:  ID embedding, social propagation (DiffNet / GCN / SAGE /
- *             LightGCN over the user–user graph), behaviour embedding (the
+ *             LightGCN layers of the graph module over the user–user graph), behaviour embedding (the
  *             user's most recent training items, pooled by mean or by
  *             attention against the candidate item), user–item graph
  *             propagation (LightGCN) — fused by concat+linear, sum or a gate.
  * Item side:  ID embedding, KG propagation of the item's entity (GCN / SAGE /
- *             LightGCN over the entity graph, both edge directions), text
+ *             LightGCN / DiffNet / R-GCN / KGAT layers of the graph module over
+ *             the entity graph, both edge directions), text
  *             (hashed word / char n-gram bags, or averaged pretrained word
  *             vectors, or an external .npy matrix; frozen or fine-tuned),
  *             user–item propagation — fused the same way.
@@ -42,16 +43,19 @@ typedef struct kgm_encoder {
     /* relation-aware KG layers (graph module): R-GCN basis / KGAT */
     int32_t p_kg_a[KGM_ENC_MAX_HOPS], p_kg_w0[KGM_ENC_MAX_HOPS];
     int32_t p_kg_wr[KGM_ENC_MAX_HOPS], p_kg_er[KGM_ENC_MAX_HOPS], p_kg_w2[KGM_ENC_MAX_HOPS];
-    kgm_graph *kg_graph;        /* typed KG (igraph) for rgcn / kgat */
-    kgm_graph_csr kg_view;      /* its CSR view with inverse relations */
-    bool kg_typed;
+    /* graph-module views, built once (encoder.kg / encoder.social on) */
+    kgm_graph *kg_graph;        /* the KG (igraph) */
+    kgm_graph_csr kg_view;      /* its CSR view with inverse relations (every KG layer) */
+    bool kg_typed;              /* kg_layer is relation-aware (rgcn / kgat) */
+    kgm_graph *soc_graph;       /* the social graph (igraph) */
+    kgm_graph_csr soc_view;     /* users aggregate from the users they trust (reverse view) */
     /* MKR cross&compress between an item's vector and its entity's vector */
     bool cc_on;
     kgm_cross_compress cc;
     int32_t *entity_item;       /* (n_entities) item linked to each entity, -1 = none */
     int32_t p_fuse_w[2], p_fuse_b[2], p_gate_w[2];
     /* graphs */
-    kgm_csr_owned kg, social, ui, iu; /* iu: items <- users, ui: users <- items */
+    kgm_csr_owned ui, iu;       /* user-item graph: iu items <- users, ui users <- items */
     int32_t *item_entity;       /* (n_items) entity row of each item (n_entities-1 = none) */
     /* text */
     int64_t *txt_off;           /* hash: (n_items+1) */
