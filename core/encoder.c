@@ -250,16 +250,16 @@ static kgm_status build_graphs(kgm_encoder *e, const kgm_dataset *ds, const int6
     const kgm_encoder_cfg *c = &e->cfg;
     if (c->kg) {
         if (ds->kg.n == 0) return KGM_ERR(KGM_ERR_ARG, "encoder.kg is on but the dataset has no KG triples");
-        if (c->kg_hops < 1 || c->kg_hops > KGM_ENC_MAX_HOPS) return KGM_ERR(KGM_ERR_ARG, "encoder.kg_hops must be in [1, %d]", KGM_ENC_MAX_HOPS);
+        if (c->kg_hops < 0 || c->kg_hops > KGM_ENC_MAX_HOPS) return KGM_ERR(KGM_ERR_ARG, "encoder.kg_hops must be in [0, %d]", KGM_ENC_MAX_HOPS);
         KGM_TRY(build_kg(e, ds, ps));
     }
     if (c->social) {
         if (ds->social.n == 0) return KGM_ERR(KGM_ERR_ARG, "encoder.social is on but the dataset has no social edges");
-        if (c->social_hops < 1 || c->social_hops > KGM_ENC_MAX_HOPS) return KGM_ERR(KGM_ERR_ARG, "encoder.social_hops must be in [1, %d]", KGM_ENC_MAX_HOPS);
+        if (c->social_hops < 0 || c->social_hops > KGM_ENC_MAX_HOPS) return KGM_ERR(KGM_ERR_ARG, "encoder.social_hops must be in [0, %d]", KGM_ENC_MAX_HOPS);
         KGM_TRY(build_social(e, ds, ps));
     }
     if (c->ui_graph) {
-        if (c->ui_hops < 1 || c->ui_hops > KGM_ENC_MAX_HOPS) return KGM_ERR(KGM_ERR_ARG, "encoder.ui_hops must be in [1, %d]", KGM_ENC_MAX_HOPS);
+        if (c->ui_hops < 0 || c->ui_hops > KGM_ENC_MAX_HOPS) return KGM_ERR(KGM_ERR_ARG, "encoder.ui_hops must be in [0, %d]", KGM_ENC_MAX_HOPS);
         int32_t *u = malloc((size_t)(n_train ? n_train : 1) * sizeof(int32_t));
         int32_t *it = malloc((size_t)(n_train ? n_train : 1) * sizeof(int32_t));
         if (!u || !it) {
@@ -398,7 +398,7 @@ static kgm_status build_tabular(kgm_encoder *e, const kgm_dataset *ds, const int
 kgm_status kgm_encoder_build(kgm_encoder *e, const kgm_encoder_cfg *cfg, const kgm_dataset *ds,
                              const int64_t *train, int64_t n_train, const char *const *exclude, kgm_params *ps) {
     memset(e, 0, sizeof *e);
-    for (int l = 0; l < KGM_ENC_MAX_HOPS; l++) e->p_kg_w[l] = e->p_kg_a[l] = e->p_kg_w0[l] = e->p_kg_wr[l] = e->p_kg_er[l] = e->p_kg_w2[l] = -1;
+    for (int l = 0; l < KGM_ENC_MAX_HOPS; l++) e->p_kg_w[l] = e->p_kg_a[l] = e->p_kg_w0[l] = e->p_kg_wr[l] = e->p_kg_er[l] = e->p_kg_w2[l] = e->p_soc_w[l] = -1;
     e->p_user = e->p_item = e->p_entity = e->p_relation = e->p_text = e->p_text_proj = -1;
     for (int i = 0; i < 2; i++) e->p_fuse_w[i] = e->p_fuse_b[i] = e->p_gate_w[i] = -1;
     e->cfg = *cfg;

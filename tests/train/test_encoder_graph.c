@@ -307,6 +307,9 @@ Test(encoder_graph, kg_layers_are_the_graph_module_layers) {
         check_kg(layers[i], 1);
         check_kg(layers[i], 2);
     }
+    check_kg("gcn", 0); /* hops in [0, 8] as docs/manifest.md says: 0 = the entity table itself */
+    check_kg("lightgcn", 8);
+    check_kg("sage", 8);
 }
 
 Test(encoder_graph, social_layers_are_the_graph_module_layers) {

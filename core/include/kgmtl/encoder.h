@@ -28,7 +28,7 @@
 #include "kgmtl/params.h"
 #include "kgmtl/tape.h"
 
-#define KGM_ENC_MAX_HOPS 4
+#define KGM_ENC_MAX_HOPS 8 /* encoder.kg_hops / social_hops / ui_hops in [0, 8]; 0 = the ID table itself */
 #define KGM_ENC_MAX_TAB_COLS 512
 
 typedef struct kgm_encoder {
