@@ -25,7 +25,7 @@ static void usage(FILE *f) {
     fprintf(f, "usage: kgmtl bench data [--rows N] [--csv] [--keep DIR] [--help]\n\n"
                "Writes an N-row ratings CSV (user,item,rating,timestamp; default 20000000 rows,\n"
                "about 0.6 GB) to a temporary folder, parses it on one core, then saves and\n"
-               "reloads the binary cache. Figures: data_parse_mb_s, data_parse_rows_s,\n"
+               "reloads the binary cache. Figures: load_1min, data_parse_mb_s, data_parse_rows_s,\n"
                "data_parse_cpu_mb_s, data_parse_s, data_cache_save_s, data_cache_load_s, data_cache_mb.\n"
                "  --rows N     number of rows (>= 1000)\n"
                "  --keep DIR   write the files into DIR and keep them\n"
@@ -135,6 +135,7 @@ int kgm_bench_data(int argc, char **argv) {
     snprintf(cachep, sizeof cachep, "%s/ratings.kgd", dir);
     kgm_bench_out out;
     kgm_bench_begin(&out, stdout, csv, "kgmtl bench data");
+    kgm_bench_figure(&out, "load_1min", kgm_bench_load_1min(), "load", "1-minute load average at the start");
     double t0 = kgm_now();
     int rc = write_csv(csvp, rows);
     if (rc) return 1;

@@ -119,3 +119,12 @@ Test(cli, recipes_are_installed) {
     if (system("command -v meson >/dev/null 2>&1") != 0) cr_skip_test("meson is not on PATH");
     cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
+
+/* `kgmtl bench data` on a small CSV: the figures, with the load it ran under. */
+Test(cli, bench_data_reports_the_load) {
+    cr_assert_eq(run("bench data --rows 1000 --csv", out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "load_1min,"), "%s", out);
+    cr_assert(strstr(out, "data_rows,1000,rows"), "%s", out);
+    cr_assert(strstr(out, "data_parse_mb_s,"), "%s", out);
+    cr_assert(strstr(out, "data_cache_load_s,"), "%s", out);
+}
