@@ -131,6 +131,11 @@ Test(mkr, raw_inputs) {
     cr_assert_str_eq(kgm_idmap_name(&ds.entities, ds.item_entity[i1]), "0");
     cr_assert(i3 >= ds.n_item_entity || ds.item_entity[i3] == -1, "unlinked item stays -1");
     kgm_dataset_destroy(&ds);
+    tmp_file("mkrraw/item_index2entity_id.txt", "1\t0\n2\n", (size_t)-1);
+    kgm_dataset_init(&ds);
+    cr_assert_eq(kgm_load_mkr_raw(d, ratings, &f, NULL, &ds), KGM_ERR_PARSE, "%s", kgm_error_message());
+    cr_assert(strstr(kgm_error_message(), "item_index2entity_id.txt:2: expected"), "%s", kgm_error_message());
+    kgm_dataset_destroy(&ds);
 }
 
 Test(kgat, train_test_kg) {
@@ -303,5 +308,73 @@ Test(errors, data_errors_keep_the_users_path) {
     cr_assert_str_eq(kgm_error_message(), "x.c:7: boom");
     kgm_error_at(KGM_ERR_PARSE, "/data/dir/f.tsv", 5000000000LL, "expected a, found b");
     cr_assert_str_eq(kgm_error_message(), "/data/dir/f.tsv:5000000000: expected a, found b");
+    tmp_cleanup();
+}
+
+/* The shared-set loaders (kgm_load_named) on small fixtures in a temporary
+ * root: good input, then bad input naming file and line. */
+static void named_expect_error(const char *name, const char *root, kgm_status code, const char *want) {
+    kgm_dataset ds;
+    kgm_dataset_init(&ds);
+    cr_assert_eq(kgm_load_named(name, root, NULL, &ds), code, "%s: %s", name, kgm_error_message());
+    cr_assert(strstr(kgm_error_message(), want), "%s: '%s' lacks '%s'", name, kgm_error_message(), want);
+    kgm_dataset_destroy(&ds);
+}
+
+Test(named, small_fixtures_good_and_bad) {
+    char root[1024];
+    snprintf(root, sizeof root, "%s", tmp_subdir("named"));
+    tmp_subdir("named/movielens-small");
+    tmp_subdir("named/wordnet");
+    tmp_subdir("named/kernlab-income");
+    tmp_subdir("named/social-small");
+    tmp_file("named/movielens-small/ratings.tsv", "userId\tmovieId\trating\ttimestamp\n1\t31\t2.5\t1260759144\n2\t1\t4\t1260759145\n",
+             (size_t)-1);
+    tmp_file("named/movielens-small/movies.tsv", "movieId\ttitle\tyear\tgenres\n1\tToy Story\t1995\tAdventure|Comedy\n"
+                                                 "31\tDangerous Minds\t1995\tDrama\n", (size_t)-1);
+    tmp_file("named/movielens-small/kg_triples.tsv", "movie:1\thas_genre\tgenre:Comedy\nmovie:31\thas_genre\tgenre:Drama\n",
+             (size_t)-1);
+    tmp_file("named/wordnet/triples.tsv", "00001740a\t_antonym\t00002098a\n", (size_t)-1);
+    tmp_file("named/wordnet/entities.tsv", "00001740a\table\thaving the means\n00002098a\tunable\tnot able\n", (size_t)-1);
+    tmp_file("named/kernlab-income/income.tsv", "INCOME\tSEX\tAGE\n[75.000-\tF\t3\n-10.000)\tM\t1\n", (size_t)-1);
+    tmp_file("named/social-small/karate.tsv", "src\tdst\n0\t1\n1\t2\n", (size_t)-1);
+    kgm_dataset ds;
+    const char *names[4] = {"movielens-small", "wordnet", "kernlab-income", "social-small/karate"};
+    for (int i = 0; i < 4; i++) {
+        kgm_dataset_init(&ds);
+        cr_assert_eq(kgm_load_named(names[i], root, NULL, &ds), KGM_OK, "%s: %s", names[i], kgm_error_message());
+        cr_assert_eq(kgm_dataset_validate(&ds), KGM_OK, "%s: %s", names[i], kgm_error_message());
+        kgm_dataset_destroy(&ds);
+    }
+    kgm_dataset_init(&ds);
+    cr_assert_eq(kgm_load_named("movielens-small", root, NULL, &ds), KGM_OK);
+    cr_assert_eq(ds.inter.n, 2);
+    cr_assert_eq(ds.kg.n, 2);
+    kgm_dataset_destroy(&ds);
+    /* bad input */
+    named_expect_error("no-such-set", root, KGM_ERR_ARG, "unknown dataset name no-such-set");
+    named_expect_error("social-small/nobody", root, KGM_ERR_IO, "nobody.tsv: no such file");
+    tmp_file("named/movielens-small/ratings.tsv", "userId\tmovieId\trating\ttimestamp\n1\t31\tfive\t1260759144\n", (size_t)-1);
+    named_expect_error("movielens-small", root, KGM_ERR_PARSE, "ratings.tsv:2: expected");
+    tmp_file("named/wordnet/triples.tsv", "00001740a\t_antonym\n", (size_t)-1);
+    named_expect_error("wordnet", root, KGM_ERR_PARSE, "triples.tsv:1: expected");
+    tmp_file("named/kernlab-income/income.tsv", "INCOME\tSEX\tAGE\n[75.000-\tF\n", (size_t)-1);
+    named_expect_error("kernlab-income", root, KGM_ERR_PARSE, "income.tsv:2: expected 3 fields, found 2");
+    tmp_file("named/social-small/karate.tsv", "src\tdst\n0\n", (size_t)-1);
+    named_expect_error("social-small/karate", root, KGM_ERR_PARSE, "karate.tsv:2: expected");
+    tmp_cleanup();
+}
+
+/* kgm_load_edges on bad input; kgm_load_auto on a folder it does not recognise. */
+Test(errors, edges_and_auto_bad_input) {
+    kgm_dataset ds;
+    const char *e = tmp_file("edges_bad.tsv", "1\t2\n3\n", (size_t)-1);
+    kgm_dataset_init(&ds);
+    cr_assert_eq(kgm_load_edges(e, NULL, false, NULL, &ds), KGM_ERR_PARSE);
+    cr_assert(strstr(kgm_error_message(), "edges_bad.tsv:2: expected"), "%s", kgm_error_message());
+    kgm_dataset_destroy(&ds);
+    kgm_dataset_init(&ds);
+    cr_assert_neq(kgm_load_auto(tmp_subdir("nothing-here"), NULL, &ds), KGM_OK);
+    kgm_dataset_destroy(&ds);
     tmp_cleanup();
 }
