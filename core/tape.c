@@ -2,6 +2,7 @@
 #include "kgmtl/tape.h"
 
 #include <omp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,12 @@ struct kgm_tape {
     uint64_t generation; /* bumped by reset and rewind: tensors of older generations may be gone */
 };
 
+/* Generations are unique over the process, not per tape: a cache keyed on
+ * (tape pointer, generation) must not match a new tape that happens to be
+ * allocated at a freed tape's address. */
+static _Atomic uint64_t next_generation = 1;
+static uint64_t new_generation(void) { return next_generation++; }
+
 kgm_status kgm_tape_new(size_t arena_bytes, kgm_tape **out) {
     *out = NULL;
     kgm_tape *tp = calloc(1, sizeof *tp);
@@ -27,6 +34,7 @@ kgm_status kgm_tape_new(size_t arena_bytes, kgm_tape **out) {
     }
     tp->grad_enabled = true;
     tp->training = true;
+    tp->generation = new_generation();
     *out = tp;
     return KGM_OK;
 }
@@ -40,7 +48,7 @@ void kgm_tape_free(kgm_tape *tp) {
 
 void kgm_tape_reset(kgm_tape *tp) {
     tp->n = 0;
-    tp->generation++;
+    tp->generation = new_generation();
     kgm_arena_reset(&tp->arena);
 }
 
@@ -178,7 +186,7 @@ kgm_tape_mark kgm_tape_get_mark(const kgm_tape *tp) {
 }
 
 void kgm_tape_rewind(kgm_tape *tp, kgm_tape_mark m) {
-    tp->generation++;
+    tp->generation = new_generation();
     if (m.n_records <= tp->n) tp->n = m.n_records;
     if (m.arena_used <= tp->arena.used) tp->arena.used = m.arena_used;
 }

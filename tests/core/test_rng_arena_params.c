@@ -401,3 +401,19 @@ Test(params, zero_grad_dense_and_sparse) {
     cr_assert_not(e->all_touched);
     kgm_params_free(ps);
 }
+
+/* Tape generations change with reset/rewind and are never shared by two tapes,
+ * so a (tape, generation) cache key cannot match a later tape at a reused address. */
+Test(tape, generations_are_unique_across_tapes) {
+    kgm_tape *a, *b;
+    cr_assert_eq(kgm_tape_new(1 << 16, &a), KGM_OK);
+    uint64_t g0 = kgm_tape_generation(a);
+    kgm_tape_reset(a);
+    uint64_t g1 = kgm_tape_generation(a);
+    cr_assert_neq(g0, g1);
+    kgm_tape_free(a);
+    cr_assert_eq(kgm_tape_new(1 << 16, &b), KGM_OK);
+    cr_assert_neq(kgm_tape_generation(b), g0);
+    cr_assert_neq(kgm_tape_generation(b), g1);
+    kgm_tape_free(b);
+}

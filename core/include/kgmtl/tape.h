@@ -67,8 +67,10 @@ kgm_status kgm_tape_backward_from(kgm_tape *tp, kgm_tensor *out);
 kgm_tape_mark kgm_tape_get_mark(const kgm_tape *tp);
 void kgm_tape_rewind(kgm_tape *tp, kgm_tape_mark m);
 
-/* A counter bumped by every reset and rewind: a cache of tape tensors is
- * valid only while the generation it was made in is current. */
+/* The tape's generation, renewed by every reset and rewind: a cache of tape
+ * tensors is valid only while the generation it was made in is current.
+ * Generations are unique in the process (never shared by two tapes, even one
+ * allocated where a freed tape was). */
 uint64_t kgm_tape_generation(const kgm_tape *tp);
 
 /* Zero the gradient buffers of every recorded op output (not parameters), so
