@@ -192,7 +192,7 @@ static kgm_status build_kg(kgm_encoder *e, const kgm_dataset *ds, kgm_params *ps
     kgm_init xav = {KGM_INIT_XAVIER_UNIFORM, 0};
     e->kg_typed = strcmp(c->kg_layer, "rgcn") == 0 || strcmp(c->kg_layer, "kgat") == 0;
     if (!e->kg_typed) {
-        int wr;
+        int wr = 0;
         KGM_TRY(layer_weight_rows(c->kg_layer, d, &wr));
         for (int l = 0; l < c->kg_hops && wr; l++) {
             snprintf(nm, sizeof nm, "encoder/kg_w%d", l);
@@ -227,7 +227,7 @@ static kgm_status build_kg(kgm_encoder *e, const kgm_dataset *ds, kgm_params *ps
  * an undirected edge both entries; weights are kept. */
 static kgm_status build_social(kgm_encoder *e, const kgm_dataset *ds, kgm_params *ps) {
     const kgm_encoder_cfg *c = &e->cfg;
-    int wr;
+    int wr = 0;
     KGM_TRY(layer_weight_rows(c->social_layer, e->d, &wr));
     kgm_graph_opts go = kgm_graph_default_opts();
     go.n_nodes = e->n_users;
