@@ -218,6 +218,7 @@ kgm_status kgm_run_config_write_yaml(const kgm_run_config *c, FILE *o) {
     ys(o, 2, "select", c->eval.select);
     yb(o, 2, "test", c->eval.test);
     yb(o, 2, "cold", c->eval.cold);
+    yi(o, 2, "cold_max_train", c->eval.cold_max_train);
     ys(o, 2, "fusion", c->eval.fusion);
     ys(o, 2, "fusion_tasks", c->eval.fusion_tasks);
     ys(o, 2, "fusion_weights", c->eval.fusion_weights);

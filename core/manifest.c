@@ -636,6 +636,8 @@ static const kgm_key_spec schema[] = {
      "\"task.metric\" used for model selection on validation, or \"mean.metric\": its mean over the tasks that report it"},
     {"evaluation.test", KGM_KEY_BOOL, OFF(eval.test), "true", NR, NULL, "evaluate the selected model on test"},
     {"evaluation.cold", KGM_KEY_BOOL, OFF(eval.cold), "true", NR, NULL, "also report cold-start metrics"},
+    {"evaluation.cold_max_train", KGM_KEY_INT, OFF(eval.cold_max_train), "0", IN(0, 1000000), NULL,
+     "cold-start slices: users/items with interactions but at most this many training rows (0 = strict cold)"},
     {"evaluation.fusion", KGM_KEY_ENUM, OFF(eval.fusion), "off", NR, "off|sum|product|weighted|power",
      "report a fused score of several tasks' outputs (e.g. p(click)·p(convert)^alpha) as task \"fusion\""},
     {"evaluation.fusion_tasks", KGM_KEY_STRING, OFF(eval.fusion_tasks), "\"\"", NR, NULL,

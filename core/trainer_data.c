@@ -115,12 +115,13 @@ kgm_status kgm_trainer_open_data(kgm_trainer *tr) {
                        "source '%s' gives %s",
                        d->exclude_columns, d->source, ds->inter.n > 0 ? "user-item interactions" : "no tabular rows");
     KGM_TRY(kgm_tabular_exclude_columns(&ds->tabular, d->exclude_columns, NULL, 0, NULL));
-    /* cold-start marks from the split (entities with no training rows) */
+    /* cold-start marks from the split (entities with at most evaluation.cold_max_train training rows) */
     if (ds->inter.n > 0 && ds->split.n_train > 0) {
         tr->cold_users = calloc((size_t)ds->users.count + 1, 1);
         tr->cold_items = calloc((size_t)ds->items.count + 1, 1);
         if (!tr->cold_users || !tr->cold_items) return KGM_ERR(KGM_ERR_NOMEM, "cold-start marks");
-        KGM_TRY(kgm_gen_cold_from_split(ds, 0, tr->cold_users, tr->cold_items, &tr->n_cold_users, &tr->n_cold_items));
+        KGM_TRY(kgm_gen_cold_from_split(ds, tr->cfg->eval.cold_max_train, tr->cold_users, tr->cold_items,
+                                        &tr->n_cold_users, &tr->n_cold_items));
     }
     /* KG filter index sorted by (h, r, t) */
     if (ds->kg.n > 0) {

@@ -132,6 +132,7 @@ typedef struct kgm_eval_cfg {
     char select[128];         /* "task.metric" used for model selection (default: first task's) */
     bool test;                /* evaluate the selected model on test (default true) */
     bool cold;                /* also report cold-start metrics when the data marks cold ids */
+    int32_t cold_max_train;   /* cold slices: users/items with at most this many training rows (0 = strict cold) */
     char fusion[16];          /* "off", "sum", "product", "weighted", "power": fused score of several tasks */
     char fusion_tasks[KGM_STR]; /* comma-separated task names; the first one's labels score the fusion */
     char fusion_weights[KGM_STR]; /* weighted: comma-separated weights; power: exponents */
