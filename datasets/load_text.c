@@ -319,6 +319,12 @@ static kgm_status edge_row(void *vctx, kgm_reader *r, text_state *s, int nf) {
         bool ok;
         KGM_TRY(field_float(r, s, 2, 2, &w, &ok));
         if (!ok) return KGM_OK;
+        if (!(w > 0.0f)) { /* social propagation normalises by weighted degrees */
+            kgm_field f = kgm__trim(s->fld[s->f.cols[2]]);
+            char q[80];
+            return kgm_reader_bad(r, "expected a positive weight in column %d (%s), found %s", s->f.cols[2] + 1,
+                                  role_names[2][2], kgm__quote(q, sizeof q, f.p, f.n));
+        }
     }
     int32_t a, b;
     KGM_TRY(field_id(r, s, 2, 0, &ds->users, &a));

@@ -373,6 +373,13 @@ Test(errors, edges_and_auto_bad_input) {
     cr_assert_eq(kgm_load_edges(e, NULL, false, NULL, &ds), KGM_ERR_PARSE);
     cr_assert(strstr(kgm_error_message(), "edges_bad.tsv:2: expected"), "%s", kgm_error_message());
     kgm_dataset_destroy(&ds);
+    /* weights must be positive: propagation normalises by weighted degrees */
+    const char *w = tmp_file("edges_w.tsv", "1\t2\t0.5\n2\t3\t-1\n", (size_t)-1);
+    kgm_dataset_init(&ds);
+    cr_assert_eq(kgm_load_edges(w, NULL, true, NULL, &ds), KGM_ERR_PARSE, "%s", kgm_error_message());
+    cr_assert(strstr(kgm_error_message(), "edges_w.tsv:2: expected a positive weight in column 3 (weight), found \"-1\""),
+              "%s", kgm_error_message());
+    kgm_dataset_destroy(&ds);
     kgm_dataset_init(&ds);
     cr_assert_neq(kgm_load_auto(tmp_subdir("nothing-here"), NULL, &ds), KGM_OK);
     kgm_dataset_destroy(&ds);
