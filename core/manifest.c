@@ -360,16 +360,78 @@ static ynode *yb_scalar(ybuild *b, struct fy_event *e, const struct fy_mark *m) 
     return n;
 }
 
+/* Length of the UTF-8 sequence at p (at most n bytes), 0 when it is not
+ * well-formed (bad lead or continuation byte, truncated, overlong, surrogate,
+ * above U+10FFFF). */
+static size_t utf8_seq(const unsigned char *p, size_t n) {
+    unsigned c = p[0];
+    size_t len;
+    unsigned min, cp;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) len = 2, min = 0x80, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, min = 0x800, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, min = 0x10000, cp = c & 0x07;
+    else return 0;
+    if (n < len) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return len;
+}
+
+/* A manifest is UTF-8 text without NUL bytes (YAML is Unicode; libfyaml
+ * 0.7.12 also loops forever on some malformed bytes in a directive line).
+ * Reports the first offending byte as file:line:column. */
+static bool check_text(FILE *f, const char *file, kgm_diag_list *dl) {
+    unsigned char buf[1 << 14];
+    unsigned char carry[4];
+    size_t nc = 0;
+    long line = 1, col = 1;
+    for (;;) {
+        size_t got = fread(buf + 0, 1, sizeof buf - 4, f);
+        if (got == 0 && nc == 0) return true;
+        /* prepend the bytes of a sequence cut at the previous block's end */
+        unsigned char tmp[sizeof buf];
+        memcpy(tmp, carry, nc);
+        memcpy(tmp + nc, buf, got);
+        size_t n = nc + got, i = 0;
+        nc = 0;
+        while (i < n) {
+            size_t len = tmp[i] ? utf8_seq(tmp + i, n - i) : 0;
+            if (len == 0 && tmp[i] && got > 0 && n - i < 4 && tmp[i] >= 0xc2) { /* maybe cut: read on */
+                nc = n - i;
+                memcpy(carry, tmp + i, nc);
+                break;
+            }
+            if (len == 0) {
+                char w[KGM_PATH + 32];
+                snprintf(w, sizeof w, "%s:%ld:%ld", file, line, col);
+                kgm_diag_add(dl, w, "expected UTF-8 text, found %s byte 0x%02x", tmp[i] ? "the invalid" : "a NUL",
+                             tmp[i]);
+                return false;
+            }
+            if (tmp[i] == '\n') line++, col = 1;
+            else col++;
+            i += len;
+        }
+        if (got == 0) return true;
+    }
+}
+
 /* Parse `path` into a tree. Syntax errors are added to dl; returns NULL then. */
 static ynode *yaml_parse_file(ypool *pool, const char *path, kgm_diag_list *dl) {
     const char *file = ypool_file(pool, path);
     if (!file) return NULL;
-    FILE *probe = fopen(path, "r");
+    FILE *probe = fopen(path, "rb");
     if (!probe) {
         kgm_diag_add(dl, path, "cannot open the manifest: %s", strerror(errno));
         return NULL;
     }
+    bool text_ok = check_text(probe, file, dl);
     fclose(probe);
+    if (!text_ok) return NULL;
 
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);

@@ -235,6 +235,32 @@ Test(manifest, select_accepts_the_mean_over_tasks) {
     kgm_manifest_free(m);
 }
 
+/* A manifest must be UTF-8 text: the first bad byte is reported at its
+ * position (and libfyaml 0.7.12, which loops forever on some malformed bytes
+ * in a directive line, never sees it). */
+Test(manifest, non_utf8_bytes_are_reported_at_their_position, .timeout = 20) {
+    static const struct {
+        const char *text, *msg;
+        int line, col;
+    } cases[] = {
+        {"tasks:\n  - plugin: ctr\n  # caf\xe9\n", "expected UTF-8 text, found the invalid byte 0xe9", 3, 8},
+        {"%x \xb4\n", "expected UTF-8 text, found the invalid byte 0xb4", 1, 4},     /* the libfyaml hang */
+        {"tasks: [\xc3", "expected UTF-8 text, found the invalid byte 0xc3", 1, 9},     /* cut at the end */
+        {"a: \xed\xa0\x80\n", "expected UTF-8 text, found the invalid byte 0xed", 1, 4}, /* a surrogate */
+    };
+    for (int i = 0; i < 4; i++) {
+        eu_write(dir, "u.yaml", cases[i].text);
+        kgm_diag_list dl = load_bad("u.yaml", NULL);
+        cr_assert_eq(dl.n, 1, "case %d", i);
+        expect_diag(&dl, 0, "u.yaml", cases[i].line, cases[i].col, cases[i].msg);
+        kgm_diag_list_destroy(&dl);
+    }
+    /* valid multi-byte text and a BOM still load */
+    eu_write(dir, "v.yaml", "\xef\xbb\xbfname: caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x93\x88\ntasks:\n  - plugin: /x/libt.so\n");
+    kgm_manifest *m = load_ok("v.yaml");
+    kgm_manifest_free(m);
+}
+
 Test(manifest, schema_defaults_match_the_config_defaults) {
     kgm_run_config *d = malloc(sizeof *d);
     kgm_run_config_default(d);
