@@ -175,8 +175,16 @@ valgrind)
    fun:*alloc
    obj:*/libnanomsg.so*
 }
+{
+   shell-script-tests-interpreter
+   Memcheck:Leak
+   fun:*alloc
+   ...
+   obj:*/dash
+}
 SUPP
-    # system tools run by shell-script tests (sh, grep, tail, ...) are not ours
+    # system tools run by shell-script tests (sh, grep, tail, ...) are not ours; the
+    # script's own interpreter (dash, the traced top process) is suppressed above
     vg="valgrind -q --trace-children=yes --trace-children-skip=/usr/*,/bin/*"
     vg+=" --child-silent-after-fork=yes --leak-check=full"
     vg+=" --show-leak-kinds=definite --errors-for-leak-kinds=definite"

@@ -238,7 +238,7 @@ Test(manifest, select_accepts_the_mean_over_tasks) {
 /* A manifest must be UTF-8 text: the first bad byte is reported at its
  * position (and libfyaml 0.7.12, which loops forever on some malformed bytes
  * in a directive line, never sees it). */
-Test(manifest, non_utf8_bytes_are_reported_at_their_position, .timeout = 20) {
+Test(manifest, non_utf8_bytes_are_reported_at_their_position, .timeout = 120) {
     static const struct {
         const char *text, *msg;
         int line, col;
