@@ -83,6 +83,9 @@ typedef struct kgm_field {
  * quote. */
 int kgm__split(const char *line, size_t len, char delim, bool quotes, kgm_field *out, int max,
                char *scratch);
+/* Grow *buf (capacity *cap) to hold at least `need` bytes: the scratch
+ * buffer of kgm__split. KGM_ERR_NOMEM when it cannot (the old buffer stays). */
+kgm_status kgm__scratch_reserve(char **buf, size_t *cap, size_t need);
 /* Guess the delimiter of a line: tab, then "::", comma, semicolon, blanks. */
 char kgm__guess_delim(const char *line, size_t len);
 

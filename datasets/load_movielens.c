@@ -146,15 +146,7 @@ kgm_status kgm__load_movies_rd(kgm_reader *r, kgm_dataset *ds, int variant) {
     while ((st = kgm_reader_next(r, &line, &len, &got)) == KGM_OK && got) {
         if (len == 0) continue;
         if (variant == ML_LATEST && r->line_no == 1 && len >= 7 && memcmp(line, "movieId", 7) == 0) continue;
-        if (len + 1 > scap) {
-            char *p = realloc(scratch, len + 1);
-            if (!p) {
-                st = KGM_ERR(KGM_ERR_NOMEM, "scratch");
-                break;
-            }
-            scratch = p;
-            scap = len + 1;
-        }
+        if ((st = kgm__scratch_reserve(&scratch, &scap, len + 1)) != KGM_OK) break;
         int nf = kgm__split(line, len, delim, variant == ML_LATEST, f, 32, scratch);
         if (nf < 0) st = kgm_reader_bad(r, "expected a closing double quote, found the end of the line");
         else st = movie_row(r, ds, &m, variant, f, nf < 32 ? nf : 32);

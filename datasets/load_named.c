@@ -34,15 +34,7 @@ static kgm_status body_ml_movies(kgm_reader *r, void *v) {
     for (;;) {
         if ((st = kgm_reader_next(r, &line, &len, &got)) != KGM_OK || !got) break;
         if (len == 0) continue;
-        if (len + 1 > scap) {
-            char *p = realloc(scratch, len + 1);
-            if (!p) {
-                st = KGM_ERR(KGM_ERR_NOMEM, "scratch");
-                break;
-            }
-            scratch = p;
-            scap = len + 1;
-        }
+        if ((st = kgm__scratch_reserve(&scratch, &scap, len + 1)) != KGM_OK) break;
         /* written by pandas: fields holding '"' are quoted CSV-style */
         int nf = kgm__split(line, len, '\t', true, f, 8, scratch);
         if (r->line_no == 1 && nf >= 1 && f[0].n == 7 && memcmp(f[0].p, "movieId", 7) == 0) continue;

@@ -554,3 +554,12 @@ size_t kgm__latin1_to_utf8(const char *p, size_t n, char *out) {
     }
     return o;
 }
+
+kgm_status kgm__scratch_reserve(char **buf, size_t *cap, size_t need) {
+    if (need <= *cap) return KGM_OK;
+    char *p = realloc(*buf, need);
+    if (!p) return KGM_ERR(KGM_ERR_NOMEM, "scratch buffer of %zu bytes", need);
+    *buf = p;
+    *cap = need;
+    return KGM_OK;
+}
