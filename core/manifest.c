@@ -2,6 +2,7 @@
  * `base:` merge → table-driven validation → expanded plan. See
  * kgmtl/manifest.h and docs/manifest.md. */
 #include "kgmtl/manifest.h"
+#include "manifest_internal.h"
 
 #include "kgmtl/host.h"
 
@@ -1660,6 +1661,77 @@ static void key_where(const kgm_manifest *m, int32_t pt, const char *key, char *
     else snprintf(w, n, "%s", m->path);
 }
 
+/* Context rules over the whole sweep: a key is reported when it is set in
+ * the manifest file itself (or an ablation value) and takes effect in none of
+ * the sweep's runs. Keys inherited from a base file are not reported: a base
+ * serves several children, each using part of it. */
+typedef struct {
+    char key[160];
+    char where[KGM_PATH + 32];
+    char msg[400];
+    bool used, unused;
+} ctx_seen;
+
+typedef struct {
+    const kgm_manifest *m;
+    int32_t pt;
+    ctx_seen *e;
+    int32_t n, cap;
+    bool oom;
+} ctx_agg;
+
+static void context_where(const kgm_manifest *m, int32_t pt, const char *key, const char *fallback, char *w, size_t n) {
+    const kgm_plan *p = &m->plan;
+    for (int32_t a = 0; a < p->n_axes; a++)
+        if (!strcmp(p->axes[a].key, key)) {
+            where_of(m->axes[a].vals[m->point_vals[pt * p->n_axes + a]], w, n);
+            return;
+        }
+    if (fallback && fallback[0]) snprintf(w, n, "%s", fallback);
+    else key_where(m, pt, key, w, n);
+}
+
+static void context_visit(void *u, const char *key, const char *task_where, bool applies, const char *msg) {
+    ctx_agg *g = u;
+    ctx_seen *e = NULL;
+    for (int32_t i = 0; i < g->n && !e; i++)
+        if (!strcmp(g->e[i].key, key)) e = &g->e[i];
+    if (!e) {
+        if (g->n == g->cap) {
+            int32_t cap = g->cap ? 2 * g->cap : 16;
+            ctx_seen *ne = realloc(g->e, (size_t)cap * sizeof *ne);
+            if (!ne) {
+                g->oom = true;
+                return;
+            }
+            g->e = ne;
+            g->cap = cap;
+        }
+        e = &g->e[g->n++];
+        memset(e, 0, sizeof *e);
+        snprintf(e->key, sizeof e->key, "%s", key);
+    }
+    if (applies) e->used = true;
+    else if (!e->unused) {
+        e->unused = true;
+        context_where(g->m, g->pt, key, task_where, e->where, sizeof e->where);
+        snprintf(e->msg, sizeof e->msg, "%s", msg);
+    }
+}
+
+static void context_report(ctx_agg *g, kgm_diag_list *dl) {
+    size_t pl = strlen(g->m->path);
+    if (g->oom) kgm_diag_add(dl, g->m->path, "out of memory while checking the manifest");
+    for (int32_t i = 0; i < g->n; i++) {
+        const ctx_seen *e = &g->e[i];
+        bool here = !strncmp(e->where, g->m->path, pl) && e->where[pl] == ':';
+        if (e->unused && !e->used && here)
+            kgm_diag_add(dl, e->where, "%s%s", e->msg,
+                         g->m->plan.n_points > 1 ? " (it has no effect in any run of the sweep)" : "");
+    }
+    free(g->e);
+}
+
 static void cross_check(const kgm_manifest *m, int32_t pt, const kgm_run_config *c, kgm_diag_list *dl) {
     char w[KGM_PATH + 32];
     const char *suffix = "";
@@ -1765,11 +1837,15 @@ kgm_status kgm_manifest_load(const char *path, const kgm_manifest_opts *opts, kg
         if (st == KGM_OK) st = load_ablation(m, m->root, dl);
         if (st == KGM_OK && m->plan.n_seeds > 0) st = expand(m, dl);
         if (st == KGM_OK && m->plan.n_runs > 0) {
-            kgm_run_config *c = malloc(sizeof *c);
-            if (!c) st = KGM_ERR(KGM_ERR_NOMEM, "out of memory");
-            for (int32_t pt = 0; c && pt < m->plan.n_points; pt++) {
+            kgm_run_config *c = malloc(sizeof *c), *def = malloc(sizeof *def);
+            if (!c || !def) st = KGM_ERR(KGM_ERR_NOMEM, "out of memory");
+            else kgm_run_config_default(def);
+            ctx_agg agg = {.m = m};
+            for (int32_t pt = 0; c && def && pt < m->plan.n_points; pt++) {
                 if (materialize_point(m, pt, c, NULL) != KGM_OK) continue; /* value errors already reported */
                 cross_check(m, pt, c, dl);
+                agg.pt = pt;
+                kgm__manifest_context_visit(c, def, context_visit, &agg);
                 if (opts && opts->check_task)
                     for (int32_t t = 0; t < c->n_tasks; t++)
                         if (c->tasks[t].plugin[0]) opts->check_task(opts->check_user, &c->tasks[t], dl);
@@ -1779,6 +1855,8 @@ kgm_status kgm_manifest_load(const char *path, const kgm_manifest_opts *opts, kg
                     opts->check_config(opts->check_user, c, w, dl);
                 }
             }
+            context_report(&agg, dl);
+            free(def);
             free(c);
         }
     }

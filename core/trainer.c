@@ -370,6 +370,8 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
     KGM_TRY(kgm_optim_new(tr->ps, &oc, &tr->opt));
     KGM_TRY(kgm_tape_new((size_t)(cfg->train.arena_mb > 0 ? cfg->train.arena_mb : 256) << 20, &tr->tp));
     tlog(tr, "model: %d parameter tensors, %zu values; %d tasks, %d mixer slots", tr->ps->n, tr->ps->total, tr->n_tasks, tr->n_slots);
+    tlog(tr, "threads: %d OpenMP thread%s, arena %d MiB", kgm_get_threads(), kgm_get_threads() == 1 ? "" : "s",
+         cfg->train.arena_mb);
     return KGM_OK;
 }
 

@@ -77,7 +77,10 @@ kgm_status kgm_trainer_open_data(kgm_trainer *tr) {
         if (d->cache[0]) {
             kgm_cache_expect ex = {.verify_sources = true, .prep = &prep};
             kgm_status st = kgm_dataset_load(d->cache, &ex, ds);
-            if (st == KGM_OK) cached = true;
+            if (st == KGM_OK) {
+                cached = true;
+                if (tr->log) fprintf(tr->log, "cache: dataset read from %s\n", d->cache);
+            }
             else {
                 if (st != KGM_ERR_IO && tr->log) fprintf(tr->log, "cache %s not used (%s); rebuilding\n", d->cache, kgm_error_message());
                 kgm_dataset_destroy(ds);
@@ -104,7 +107,10 @@ kgm_status kgm_trainer_open_data(kgm_trainer *tr) {
             if (ds->inter.n > 0 && (prep.split != KGM_SPLIT_NONE || !isnan(prep.rating_threshold) ||
                                     prep.min_user_interactions || prep.min_item_interactions))
                 KGM_TRY(kgm_data_prepare(ds, &prep));
-            if (d->cache[0]) KGM_TRY(kgm_dataset_save(ds, d->cache));
+            if (d->cache[0]) {
+                KGM_TRY(kgm_dataset_save(ds, d->cache));
+                if (tr->log) fprintf(tr->log, "cache: dataset written to %s\n", d->cache);
+            }
         }
     }
     (void)generated;

@@ -69,15 +69,13 @@ Test(manifest, every_section_maps_onto_the_config) {
              "output: out/all\n"
              "published: {ctr.auc: 0.917, acc: 0.843}\n"
              "dataset:\n"
-             "  source: mmoe\n"
+             "  source: auto\n"
              "  path: data/x\n"
              "  rating_threshold: 4\n"
              "  split: random\n"
              "  valid_frac: 0.15\n"
              "  test_frac: 0.25\n"
              "  eval_negatives: 99\n"
-             "  mmoe_corr: 0.9\n"
-             "  mmoe_dim: 50\n"
              "  data_seed: 12345678901\n"
              "encoder:\n"
              "  dim: 24\n"
@@ -139,15 +137,13 @@ Test(manifest, every_section_maps_onto_the_config) {
     cr_assert_eq(cfg->seed, 7);
     cr_assert_str_eq(cfg->output, "out/all/seed-7");
     cr_assert_str_eq(cfg->published, "ctr.auc=0.917,acc=0.843");
-    cr_assert_str_eq(cfg->data.source, "mmoe");
+    cr_assert_str_eq(cfg->data.source, "auto");
     cr_assert_str_eq(cfg->data.path, "data/x");
     cr_assert_float_eq(cfg->data.rating_threshold, 4.0, 1e-12);
     cr_assert_str_eq(cfg->data.split, "random");
     cr_assert_float_eq(cfg->data.valid_frac, 0.15, 1e-12);
     cr_assert_float_eq(cfg->data.test_frac, 0.25, 1e-12);
     cr_assert_eq(cfg->data.eval_negatives, 99);
-    cr_assert_float_eq(cfg->data.mmoe_corr, 0.9, 1e-12);
-    cr_assert_eq(cfg->data.mmoe_dim, 50);
     cr_assert_eq(cfg->data.data_seed, 12345678901ull);
     cr_assert_eq(cfg->encoder.dim, 24);
     cr_assert_not(cfg->encoder.id);
@@ -174,9 +170,9 @@ Test(manifest, every_section_maps_onto_the_config) {
     cr_assert_str_eq(cfg->tasks[0].opts[1].key, "dropout");
     cr_assert_str_eq(cfg->tasks[0].opts[1].value, "0.2");
     char w[2 * KGM_PATH];
-    snprintf(w, sizeof w, "%s/all.yaml:37:15", dir);
+    snprintf(w, sizeof w, "%s/all.yaml:35:15", dir);
     cr_assert_str_eq(cfg->tasks[0].opts[0].where, w);
-    snprintf(w, sizeof w, "%s/all.yaml:35:5", dir);
+    snprintf(w, sizeof w, "%s/all.yaml:33:5", dir);
     cr_assert_str_eq(cfg->tasks[0].where, w);
     cr_assert_str_eq(cfg->tasks[1].name, "kg");
     cr_assert_str_eq(cfg->tasks[1].plugin, "kge");
