@@ -130,7 +130,7 @@ static kgm_status weighted_total(kgm_trainer *tr, const bool *active, kgm_tensor
 /* Backward of one task's loss alone (seeded with `seed`), gradients left in the store. */
 static kgm_status backward_one(kgm_trainer *tr, kgm_tensor *loss) {
     kgm_tape_zero_grads(tr->tp);
-    kgm_params_zero_grad(tr->ps);
+    kgm_params_zero_grad_values(tr->ps); /* not zero_grad: the step's marks must survive for the optimiser */
     loss->grad[0] = 1.0f;
     return kgm_tape_backward_from(tr->tp, loss);
 }
@@ -159,7 +159,7 @@ kgm_status kgm_weighting_backward(kgm_trainer *tr, const bool *active) {
         kgm_gradnorm_update(tr->gn_w, gn, ratio, T, tr->cfg->train.gradnorm_alpha, tr->cfg->train.lr);
         for (int k = 0; k < T; k++) tr->gn_G[k] = tr->gn_w[k] * gn[k];
         kgm_tape_zero_grads(tr->tp);
-        kgm_params_zero_grad(ps);
+        kgm_params_zero_grad_values(ps);
     }
     if (tr->weighting == KGM_W_PCGRAD) {
         /* Per-task gradients of the shared dense parameters (group 0, not sparse). */
@@ -194,7 +194,7 @@ kgm_status kgm_weighting_backward(kgm_trainer *tr, const bool *active) {
         if (!st) {
             kgm_pcgrad_combine(g, T, n, order, NULL, out);
             kgm_tape_zero_grads(tr->tp);
-            kgm_params_zero_grad(ps);
+            kgm_params_zero_grad_values(ps);
             kgm_tensor *total;
             st = weighted_total(tr, active, &total);
             if (!st) st = kgm_tape_backward(tr->tp, total);
