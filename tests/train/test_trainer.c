@@ -183,38 +183,16 @@ Test(weighting, dwa_and_gradnorm_updates) {
 /* ---- world-based runs: alternating schedules, checkpoints, resume ---------------- */
 
 static void world_config(kgm_run_config *c, const char *out) {
-    kgm_run_config_default(c);
-    c->data.n_users = 150;
-    c->data.n_items = 200;
-    c->data.interactions_per_user = 20;
-    c->encoder.dim = 16;
-    c->encoder.kg = true;
-    c->encoder.kg_hops = 1;
-    c->mixer.bottom_hidden = 16;
-    c->mixer.tower_hidden = 8;
-    tu_add_task(c, "ctr", "ctr", NULL);
-    tu_add_task(c, "kge", "kge", NULL);
-    tu_opt(c, 0, "hidden", "8");
-    c->train.epochs = 3;
-    c->train.batch_size = 128;
-    c->train.steps_per_epoch = 12;
-    c->eval.cold = false;
-    snprintf(c->output, sizeof c->output, "%s", out);
+    tu_world_config(c, out);
 }
 
 /* Rows of weights.csv per task. */
 static int count_steps(const char *dir, const char *task) {
-    char path[300], line[256];
-    snprintf(path, sizeof path, "%s/weights.csv", dir);
-    FILE *f = fopen(path, "r");
-    int n = 0;
+    FILE *f = tu_weights_open(dir);
     if (!f) return -1;
-    while (fgets(line, sizeof line, f)) {
-        long long st;
-        int ep;
-        char tk[64];
-        if (sscanf(line, "%lld,%d,%63[^,],", &st, &ep, tk) == 3 && strcmp(tk, task) == 0) n++;
-    }
+    int n = 0;
+    tu_wrow r;
+    while (tu_weights_next(f, &r)) n += strcmp(r.task, task) == 0;
     fclose(f);
     return n;
 }

@@ -21,25 +21,9 @@ typedef struct {
 
 /* Sparse: ctr + kge over the tiny generated world (embedding tables). */
 static void sparse_config(kgm_run_config *c, const char *out) {
-    kgm_run_config_default(c);
-    c->data.n_users = 150;
-    c->data.n_items = 200;
-    c->data.interactions_per_user = 20;
-    c->encoder.dim = 16;
-    c->encoder.kg = true;
-    c->encoder.kg_hops = 1;
-    c->mixer.bottom_hidden = 16;
-    c->mixer.tower_hidden = 8;
-    tu_add_task(c, "ctr", "ctr", NULL);
-    tu_add_task(c, "kge", "kge", NULL);
-    tu_opt(c, 0, "hidden", "8");
-    c->train.epochs = 3;
-    c->train.batch_size = 128;
-    c->train.steps_per_epoch = 12;
-    c->eval.cold = false;
+    tu_world_config(c, out);
     c->eval.test = false;
     c->train.log_steps = true;
-    snprintf(c->output, sizeof c->output, "%s", out);
 }
 
 /* Dense: the MMoE synthetic regression pair over a shared bottom. */
@@ -67,24 +51,18 @@ static void dense_config(kgm_run_config *c, const char *out) {
 
 /* Per-task first-step loss, last-epoch mean loss and last weight from weights.csv. */
 static void read_weights(const char *dir, const kgm_run_config *c, outcome *o) {
-    char path[300], line[256];
-    snprintf(path, sizeof path, "%s/weights.csv", dir);
-    FILE *f = fopen(path, "r");
-    cr_assert(f, "no %s", path);
+    FILE *f = tu_weights_open(dir);
+    cr_assert(f, "no weights.csv in %s", dir);
     double sum[2] = {0, 0};
     int n[2] = {0, 0};
     bool seen[2] = {false, false};
-    while (fgets(line, sizeof line, f)) {
-        long long st;
-        int ep;
-        char tk[64];
-        double w, l;
-        if (sscanf(line, "%lld,%d,%63[^,],%lf,%lf", &st, &ep, tk, &w, &l) != 5) continue;
-        int k = !strcmp(tk, c->tasks[0].name) ? 0 : !strcmp(tk, c->tasks[1].name) ? 1 : -1;
+    tu_wrow r;
+    while (tu_weights_next(f, &r)) {
+        int k = !strcmp(r.task, c->tasks[0].name) ? 0 : !strcmp(r.task, c->tasks[1].name) ? 1 : -1;
         if (k < 0) continue;
-        if (!seen[k]) o->first[k] = l, seen[k] = true;
-        if (ep == c->train.epochs) sum[k] += l, n[k]++;
-        o->w_last[k] = w;
+        if (!seen[k]) o->first[k] = r.loss, seen[k] = true;
+        if (r.epoch == c->train.epochs) sum[k] += r.loss, n[k]++;
+        o->w_last[k] = r.weight;
     }
     fclose(f);
     for (int k = 0; k < 2; k++) {
@@ -208,18 +186,12 @@ Test(weight, refused_by_methods_that_ignore_it, .init = setup, .timeout = 60) {
 
 /* Logged weight (weights.csv) of task k at the first step. */
 static double first_weight(const char *dir, const char *task) {
-    char path[300], line[256];
-    snprintf(path, sizeof path, "%s/weights.csv", dir);
-    FILE *f = fopen(path, "r");
+    FILE *f = tu_weights_open(dir);
     cr_assert(f);
     double v = NAN;
-    while (fgets(line, sizeof line, f) && isnan(v)) {
-        long long st;
-        int ep;
-        char tk[64];
-        double w, l;
-        if (sscanf(line, "%lld,%d,%63[^,],%lf,%lf", &st, &ep, tk, &w, &l) == 5 && !strcmp(tk, task)) v = w;
-    }
+    tu_wrow r;
+    while (isnan(v) && tu_weights_next(f, &r))
+        if (!strcmp(r.task, task)) v = r.weight;
     fclose(f);
     return v;
 }
