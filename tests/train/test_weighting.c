@@ -15,7 +15,7 @@ static void setup(void) { kgm_init_runtime(); }
 
 typedef struct {
     double first[2], last[2]; /* task loss at the first step / mean over the last epoch */
-    double w_last[2];         /* logged weight at the last step */
+    double w_first[2], w_last[2]; /* logged weight at the first / last step */
     double v_first, v_last;   /* selection metric at epochs 1 and last (valid) */
 } outcome;
 
@@ -60,7 +60,7 @@ static void read_weights(const char *dir, const kgm_run_config *c, outcome *o) {
     while (tu_weights_next(f, &r)) {
         int k = !strcmp(r.task, c->tasks[0].name) ? 0 : !strcmp(r.task, c->tasks[1].name) ? 1 : -1;
         if (k < 0) continue;
-        if (!seen[k]) o->first[k] = r.loss, seen[k] = true;
+        if (!seen[k]) o->first[k] = r.loss, o->w_first[k] = r.weight, seen[k] = true;
         if (r.epoch == c->train.epochs) sum[k] += r.loss, n[k]++;
         o->w_last[k] = r.weight;
     }
@@ -106,6 +106,10 @@ static void expect_learns(const char *weighting, const char *mode, const char *s
     else
         cr_expect_gt(o.v_last, o.v_first + 1e-3, "%s %s/%s/%s: valid auc %g at epoch 1, %g at the end", what, weighting,
                      mode, schedule, o.v_first, o.v_last);
+    if (!strcmp(weighting, "uncertainty") || !strcmp(weighting, "gradnorm") || !strcmp(weighting, "dwa"))
+        cr_expect(fabs(o.w_last[0] - o.w_first[0]) > 1e-4 || fabs(o.w_last[1] - o.w_first[1]) > 1e-4,
+                  "%s %s/%s/%s: the adaptive weights never moved (%g, %g)", what, weighting, mode, schedule, o.w_last[0],
+                  o.w_last[1]);
     cr_log_info("%s %s/%s/%s: loss %.4g -> %.4g, %.4g -> %.4g; valid %.4f -> %.4f; weights %.4g %.4g", what, weighting,
                 mode, schedule, o.first[0], o.last[0], o.first[1], o.last[1], o.v_first, o.v_last, o.w_last[0], o.w_last[1]);
 }
