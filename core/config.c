@@ -57,7 +57,7 @@ void kgm_run_config_default(kgm_run_config *c) {
     kgm_train_cfg *t = &c->train;
     SET(t->mode, "joint");
     SET(t->schedule, "round_robin");
-    SET(t->weighting, "equal");
+    SET(t->weighting, "auto");
     t->gradnorm_alpha = 1.5;
     t->dwa_temperature = 2.0;
     SET(t->optimizer, "adam");

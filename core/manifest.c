@@ -5,6 +5,7 @@
 #include "manifest_internal.h"
 
 #include "kgmtl/host.h"
+#include "kgmtl/weighting.h"
 
 #include <errno.h>
 #include <libfyaml.h>
@@ -654,8 +655,8 @@ static const kgm_key_spec schema[] = {
      "plugin name on the search path, or a path to a .so"},
     {"tasks[].name", KGM_KEY_STRING, TOFF(name), "the plugin name", NR, NULL,
      "task instance name ([A-Za-z0-9_-], unique; used in metrics.csv and evaluation.select)"},
-    {"tasks[].weight", KGM_KEY_FLOAT, TOFF(weight), "1", GE(0), NULL, "static weight / initial weight"},
-    {"tasks[].lr_mult", KGM_KEY_FLOAT, TOFF(lr_mult), "1", GT(0), NULL, "learning-rate multiplier of this task's steps"},
+    {"tasks[].weight", KGM_KEY_FLOAT, TOFF(weight), "1", GE(0), NULL, "task weight: the static weight (optimisation.weighting static, or unset = auto), the initial weight of uncertainty (exp(-s_k)) and gradnorm; an error with equal, dwa and pcgrad unless 1"},
+    {"tasks[].lr_mult", KGM_KEY_FLOAT, TOFF(lr_mult), "1", GT(0), NULL, "learning-rate multiplier: joint mode, of the task's own parameters (its plugin's, its mixer tower/gates/experts, its uncertainty s_k); alternating, of the task's whole step"},
     {"tasks[].every", KGM_KEY_INT, TOFF(every), "1", GE(1), NULL, "alternating schedule: run every k steps"},
     {"tasks[].batch_size", KGM_KEY_INT, TOFF(batch_size), "0", GE(0), NULL, "batch size (0 = optimisation.batch_size)"},
     {"tasks[].label", KGM_KEY_STRING, TOFF(label), "\"\"", NR, NULL, "tabular data: label column, or COLUMN=LEVEL[|LEVEL...] (derived 0/1 label; COLUMN is not an input)"},
@@ -671,8 +672,9 @@ static const kgm_key_spec schema[] = {
     {"optimisation.mode", KGM_KEY_ENUM, OFF(train.mode), "joint", NR, "joint|alternating", "joint or alternating optimisation"},
     {"optimisation.schedule", KGM_KEY_ENUM, OFF(train.schedule), "round_robin", NR, "round_robin|every",
      "alternating: round robin, or each task every tasks[].every steps"},
-    {"optimisation.weighting", KGM_KEY_ENUM, OFF(train.weighting), "equal", NR,
-     "equal|static|uncertainty|gradnorm|dwa|pcgrad", "task weighting"},
+    {"optimisation.weighting", KGM_KEY_ENUM, OFF(train.weighting), "auto", NR,
+     "auto|equal|static|uncertainty|gradnorm|dwa|pcgrad",
+     "task weighting (docs/weighting.md); auto: static when a tasks[].weight is not 1, else equal"},
     {"optimisation.gradnorm_alpha", KGM_KEY_FLOAT, OFF(train.gradnorm_alpha), "1.5", GE(0), NULL, "GradNorm asymmetry alpha"},
     {"optimisation.dwa_temperature", KGM_KEY_FLOAT, OFF(train.dwa_temperature), "2", GT(0), NULL, "DWA temperature"},
     {"optimisation.optimizer", KGM_KEY_ENUM, OFF(train.optimizer), "adam", NR, "adam|adamw|sgd|adagrad", "optimiser"},
@@ -1661,6 +1663,24 @@ static void key_where(const kgm_manifest *m, int32_t pt, const char *key, char *
     else snprintf(w, n, "%s", m->path);
 }
 
+/* Where field `field` of task i was set: its ablation axis (tasks.NAME.FIELD)
+ * for this point, else the task entry's key, else the task entry. */
+static void task_key_where(const kgm_manifest *m, int32_t pt, const kgm_run_config *c, int32_t i, const char *field,
+                           char *w, size_t n) {
+    char key[160];
+    snprintf(key, sizeof key, "tasks.%s.%s", c->tasks[i].name, field);
+    const kgm_plan *p = &m->plan;
+    for (int32_t a = 0; a < p->n_axes; a++)
+        if (!strcmp(p->axes[a].key, key)) {
+            where_of(m->axes[a].vals[m->point_vals[pt * p->n_axes + a]], w, n);
+            return;
+        }
+    const ynode *tasks = yn_get(m->root, "tasks", NULL);
+    const ynode *v = tasks && tasks->kind == YN_SEQ && i < tasks->n ? yn_get(tasks->v[i], field, NULL) : NULL;
+    if (v) where_of(v, w, n);
+    else snprintf(w, n, "%s", c->tasks[i].where[0] ? c->tasks[i].where : m->path);
+}
+
 /* Context rules over the whole sweep: a key is reported when it is set in
  * the manifest file itself (or an ablation value) and takes effect in none of
  * the sweep's runs. Keys inherited from a base file are not reported: a base
@@ -1776,6 +1796,12 @@ static void cross_check(const kgm_manifest *m, int32_t pt, const kgm_run_config 
     if ((!strcmp(c->encoder.text, "vectors") || !strcmp(c->encoder.text, "npy")) && !c->encoder.text_path[0]) {
         key_where(m, pt, "encoder.text", w, sizeof w);
         kgm_diag_add(dl, w, "encoder.text: '%s' needs encoder.text_path%s", c->encoder.text, suffix);
+    }
+    for (int32_t i = 0; i < c->n_tasks; i++) {
+        const char *why = kgm_weighting_weight_rule(c->train.weighting, c->tasks[i].weight);
+        if (!why) continue;
+        task_key_where(m, pt, c, i, "weight", w, sizeof w);
+        kgm_diag_add(dl, w, "tasks[%d].weight: %g %s%s", i, c->tasks[i].weight, why, suffix);
     }
     if (!strcmp(c->train.mode, "alternating") &&
         (!strcmp(c->train.weighting, "pcgrad") || !strcmp(c->train.weighting, "gradnorm"))) {

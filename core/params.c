@@ -179,4 +179,16 @@ void kgm_params_zero_grad(kgm_params *ps) {
     }
 }
 
+void kgm_params_zero_grad_values(kgm_params *ps) {
+    for (int32_t i = 0; i < ps->n; i++) {
+        kgm_param *p = &ps->p[i];
+        if (!p->t.grad) continue;
+        if ((p->t.flags & KGM_TENSOR_SPARSE) && !p->all_touched) {
+            for (int32_t k = 0; k < p->n_touched; k++)
+                memset(p->t.grad + (size_t)p->touched[k] * p->t.cols, 0, (size_t)p->t.cols * sizeof(float));
+        } else
+            memset(p->t.grad, 0, (size_t)kgm_tensor_numel(&p->t) * sizeof(float));
+    }
+}
+
 size_t kgm_params_numel(const kgm_params *ps) { return ps->total; }

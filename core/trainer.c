@@ -259,7 +259,10 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
      * against the OpenMP kernels (measured: most of the run in sched_yield),
      * so BLAS runs single-threaded inside training; kernels use OpenMP. */
     openblas_set_num_threads(1);
-    KGM_TRY(kgm_weighting_parse(cfg->train.weighting, &tr->weighting));
+    bool implied;
+    KGM_TRY(kgm_weighting_resolve(cfg, &tr->weighting, &implied));
+    tlog(tr, "weighting: %s%s", kgm_weighting_name(tr->weighting),
+         implied ? " (optimisation.weighting not set and a tasks[].weight is not 1)" : "");
     bool alternating = strcmp(cfg->train.mode, "alternating") == 0;
     if (!alternating && strcmp(cfg->train.mode, "joint") != 0) return KGM_ERR(KGM_ERR_ARG, "unknown optimisation.mode '%s' (joint, alternating)", cfg->train.mode);
     if (alternating && (tr->weighting == KGM_W_GRADNORM || tr->weighting == KGM_W_PCGRAD))
@@ -340,9 +343,16 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
     }
     if (tr->n_slots > 0) {
         int32_t in_dim = tabular ? kgm_encoder_tab_dim(&tr->enc) : kgm_encoder_pair_dim(&tr->enc);
+        int32_t first = tr->ps->n;
         KGM_TRY(kgm_mixer_declare(&tr->mix, &cfg->mixer, in_dim, tr->n_slots, tr->ps, KGM_GROUP_TASK0));
         tr->has_mixer = true;
-        /* mixer groups are per slot; map slot -> the task's group */
+        /* the mixer's groups are per slot: map slot -> the owning task's group (lr_mult) */
+        for (int32_t i = first; i < tr->ps->n; i++)
+            for (int k = 0; k < tr->n_tasks; k++)
+                if (tr->ps->p[i].group >= KGM_GROUP_TASK0 && tr->t[k].slot == tr->ps->p[i].group - KGM_GROUP_TASK0) {
+                    tr->ps->p[i].group = KGM_GROUP_TASK0 + k;
+                    break;
+                }
     }
     KGM_TRY(setup_cross_task(tr));
     for (int k = 0; k < tr->n_tasks; k++) KGM_TRY(kgm_task_declare_params(tr->t[k].ctx));
@@ -368,6 +378,9 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
     kgm_optim_cfg oc;
     KGM_TRY(parse_optim(&cfg->train, &oc));
     KGM_TRY(kgm_optim_new(tr->ps, &oc, &tr->opt));
+    /* joint: tasks[].lr_mult scales the task's own parameters (alternating: its whole step) */
+    for (int k = 0; k < tr->n_tasks && !alternating; k++)
+        KGM_TRY(kgm_optim_set_group_lr(tr->opt, KGM_GROUP_TASK0 + k, (float)cfg->tasks[k].lr_mult));
     KGM_TRY(kgm_tape_new((size_t)(cfg->train.arena_mb > 0 ? cfg->train.arena_mb : 256) << 20, &tr->tp));
     tlog(tr, "model: %d parameter tensors, %zu values; %d tasks, %d mixer slots", tr->ps->n, tr->ps->total, tr->n_tasks, tr->n_slots);
     tlog(tr, "threads: %d OpenMP thread%s, arena %d MiB", kgm_get_threads(), kgm_get_threads() == 1 ? "" : "s",
@@ -784,6 +797,7 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
     for (int epoch = cs.epoch + 1; epoch <= cfg->train.epochs; epoch++) {
         tr->epoch = epoch;
         kgm_trainer_begin_epoch(tr);
+        uint64_t params_before = kgm_weighting_params_hash(tr);
         for (int64_t s = 0; s < steps; s++) {
             st = train_step(tr, &wcsv);
             if (st) goto done;
@@ -794,6 +808,7 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
                 if (tr->t[k].loss_n) off += snprintf(extra + off, sizeof extra - (size_t)off, " %s %.4f", tr->t[k].ctx->name, tr->t[k].loss_sum / (double)tr->t[k].loss_n);
             kgm_progress_update(&pg, ++prog_done, tr->samples, extra);
         }
+        if ((st = kgm_weighting_check_moved(tr, params_before))) goto done;
         /* epoch end: losses, weights, validation */
         for (int k = 0; k < tr->n_tasks; k++) {
             kgm_run_task *t = &tr->t[k];

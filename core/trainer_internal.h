@@ -132,6 +132,17 @@ kgm_status kgm_trainer_make_batch(kgm_trainer *tr, kgm_run_task *t, const kgm_vi
 
 /* weighting.c */
 kgm_status kgm_weighting_parse(const char *s, int32_t *out);
+/* Name of a KGM_W_* method. */
+const char *kgm_weighting_name(int32_t method);
+/* optimisation.weighting of a configuration as a KGM_W_* method: "auto" is
+ * static when some tasks[].weight is not 1 (*implied set), else equal; a
+ * weight the method would ignore is an error naming the task (see
+ * kgm_weighting_weight_rule). */
+kgm_status kgm_weighting_resolve(const kgm_run_config *cfg, int32_t *out, bool *implied);
+/* Hash of every parameter value, and the end-of-epoch check that it changed:
+ * an epoch that updated nothing fails the run, naming the weighting method. */
+uint64_t kgm_weighting_params_hash(const kgm_trainer *tr);
+kgm_status kgm_weighting_check_moved(const kgm_trainer *tr, uint64_t before);
 kgm_status kgm_weighting_declare(kgm_trainer *tr);
 /* Combine the tasks' losses of a joint step, run backward(s) and leave the
  * parameter gradients ready for the optimiser. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kgmtl/dataset.h"
 #include "kgmtl/ops.h"
 #include "kgmtl/rng.h"
 #include "trainer_internal.h"
@@ -70,27 +71,63 @@ void kgm_gradnorm_update(double *w, const double *gn, const double *ratio, int32
     for (int32_t k = 0; k < T; k++) w[k] *= T / s;
 }
 
+static const char *const method_names[] = {"equal", "static", "uncertainty", "gradnorm", "dwa", "pcgrad"};
+
+const char *kgm_weighting_name(int32_t method) { return method >= 0 && method < 6 ? method_names[method] : "?"; }
+
 kgm_status kgm_weighting_parse(const char *s, int32_t *out) {
-    static const char *names[] = {"equal", "static", "uncertainty", "gradnorm", "dwa", "pcgrad"};
     for (int i = 0; i < 6; i++)
-        if (strcmp(s, names[i]) == 0) {
+        if (strcmp(s, method_names[i]) == 0) {
             *out = i;
             return KGM_OK;
         }
-    return KGM_ERR(KGM_ERR_ARG, "unknown optimisation.weighting '%s' (equal, static, uncertainty, gradnorm, dwa, pcgrad)", s);
+    return KGM_ERR(KGM_ERR_ARG, "unknown optimisation.weighting '%s' (auto, equal, static, uncertainty, gradnorm, dwa, pcgrad)", s);
+}
+
+const char *kgm_weighting_weight_rule(const char *weighting, double weight) {
+    if (weight == 1.0 || !strcmp(weighting, "auto") || !strcmp(weighting, "static")) return NULL;
+    if (!strcmp(weighting, "uncertainty") || !strcmp(weighting, "gradnorm"))
+        return weight > 0 ? NULL : "is the method's initial weight and must be > 0";
+    if (!strcmp(weighting, "equal")) return "has no effect with weighting equal (every task weighs 1): use weighting static, or leave optimisation.weighting unset";
+    if (!strcmp(weighting, "dwa")) return "has no effect with weighting dwa (its weights come from the tasks' loss ratios): use weighting static, or remove the weight";
+    if (!strcmp(weighting, "pcgrad")) return "has no effect with weighting pcgrad (it sums the projected unweighted gradients): use weighting static, or remove the weight";
+    return NULL;
+}
+
+kgm_status kgm_weighting_resolve(const kgm_run_config *cfg, int32_t *out, bool *implied) {
+    const char *w = cfg->train.weighting;
+    *implied = false;
+    for (int k = 0; k < cfg->n_tasks; k++) {
+        const char *why = kgm_weighting_weight_rule(w, cfg->tasks[k].weight);
+        if (why)
+            return KGM_ERR(KGM_ERR_ARG, "%s: task '%s': tasks[].weight %g %s", cfg->tasks[k].where[0] ? cfg->tasks[k].where : "config",
+                           cfg->tasks[k].name, cfg->tasks[k].weight, why);
+        if (cfg->tasks[k].weight != 1.0) *implied = true;
+    }
+    if (strcmp(w, "auto") != 0) {
+        *implied = false;
+        return kgm_weighting_parse(w, out);
+    }
+    *out = *implied ? KGM_W_STATIC : KGM_W_EQUAL;
+    return KGM_OK;
 }
 
 kgm_status kgm_weighting_declare(kgm_trainer *tr) {
+    double wsum = 0;
+    for (int k = 0; k < tr->n_tasks; k++) wsum += tr->t[k].spec->weight;
     for (int k = 0; k < tr->n_tasks; k++) {
+        double w0 = tr->t[k].spec->weight;
         tr->t[k].p_logvar = -1;
-        tr->t[k].weight = tr->weighting == KGM_W_STATIC ? tr->t[k].spec->weight : 1.0;
-        tr->gn_w[k] = 1.0;
+        tr->t[k].weight = tr->weighting == KGM_W_STATIC ? w0 : 1.0;
+        /* GradNorm keeps sum(w) = T: tasks[].weight gives the initial ratios */
+        tr->gn_w[k] = wsum > 0 ? w0 * tr->n_tasks / wsum : 1.0;
         if (tr->weighting == KGM_W_UNCERTAINTY) {
             char nm[KGM_PARAM_NAME_MAX];
             snprintf(nm, sizeof nm, "weighting/%.60s/log_var", tr->t[k].spec->name);
-            /* s_k = log sigma_k^2, initialised at 0 and NOT clamped (BASELINES.md §6). */
-            KGM_TRY(kgm_params_declare(tr->ps, nm, 1, 1, (kgm_init){KGM_INIT_ZEROS, 0}, 0, KGM_GROUP_TASK0 + k,
-                                       &tr->t[k].p_logvar));
+            /* s_k = log sigma_k^2, NOT clamped (BASELINES.md §6); initial precision
+             * exp(-s_k) = tasks[].weight (default 1: s_k = 0). */
+            kgm_init in = w0 == 1.0 ? (kgm_init){KGM_INIT_ZEROS, 0} : (kgm_init){KGM_INIT_CONST, -log(w0)};
+            KGM_TRY(kgm_params_declare(tr->ps, nm, 1, 1, in, 0, KGM_GROUP_TASK0 + k, &tr->t[k].p_logvar));
         }
     }
     return KGM_OK;
@@ -105,6 +142,14 @@ static kgm_status weighted_total(kgm_trainer *tr, const bool *active, kgm_tensor
         kgm_run_task *t = &tr->t[k];
         kgm_tensor *term;
         if (tr->weighting == KGM_W_UNCERTAINTY) {
+            /* exp(-s) L + s/2 has no minimum in s when L < 0 (s -> -inf, the
+             * weight grows without bound): such losses are refused. */
+            if (t->loss->data[0] < 0)
+                return KGM_ERR(KGM_ERR_ARG,
+                               "step %lld: task '%s' has loss %g < 0: uncertainty weighting (exp(-s)·L + s/2) needs losses >= 0, "
+                               "for L < 0 its weight grows without bound; use another optimisation.weighting, or a loss that is "
+                               ">= 0 (kge: loss margin or logistic)",
+                               (long long)tr->step, t->spec->name, (double)t->loss->data[0]);
             /* classification: exp(-s) L + s/2; regression: exp(-s) L / 2 + s/2 */
             kgm_tensor *s = kgm_params_tensor(tr->ps, t->p_logvar), *e, *wl, *hs;
             float c = t->pl->desc.loss_form == KGM_LOSS_REGRESSION ? 0.5f : 1.0f;
@@ -130,7 +175,8 @@ static kgm_status weighted_total(kgm_trainer *tr, const bool *active, kgm_tensor
 /* Backward of one task's loss alone (seeded with `seed`), gradients left in the store. */
 static kgm_status backward_one(kgm_trainer *tr, kgm_tensor *loss) {
     kgm_tape_zero_grads(tr->tp);
-    kgm_params_zero_grad(tr->ps);
+    kgm_params_zero_grad_values(tr->ps); /* not zero_grad: the step's marks must survive for the optimiser */
+    if (!loss->grad) return KGM_OK;      /* no trainable parameter under this loss: its gradient is zero */
     loss->grad[0] = 1.0f;
     return kgm_tape_backward_from(tr->tp, loss);
 }
@@ -159,7 +205,7 @@ kgm_status kgm_weighting_backward(kgm_trainer *tr, const bool *active) {
         kgm_gradnorm_update(tr->gn_w, gn, ratio, T, tr->cfg->train.gradnorm_alpha, tr->cfg->train.lr);
         for (int k = 0; k < T; k++) tr->gn_G[k] = tr->gn_w[k] * gn[k];
         kgm_tape_zero_grads(tr->tp);
-        kgm_params_zero_grad(ps);
+        kgm_params_zero_grad_values(ps);
     }
     if (tr->weighting == KGM_W_PCGRAD) {
         /* Per-task gradients of the shared dense parameters (group 0, not sparse). */
@@ -194,7 +240,7 @@ kgm_status kgm_weighting_backward(kgm_trainer *tr, const bool *active) {
         if (!st) {
             kgm_pcgrad_combine(g, T, n, order, NULL, out);
             kgm_tape_zero_grads(tr->tp);
-            kgm_params_zero_grad(ps);
+            kgm_params_zero_grad_values(ps);
             kgm_tensor *total;
             st = weighted_total(tr, active, &total);
             if (!st) st = kgm_tape_backward(tr->tp, total);
@@ -215,6 +261,18 @@ kgm_status kgm_weighting_backward(kgm_trainer *tr, const bool *active) {
     kgm_tensor *total;
     KGM_TRY(weighted_total(tr, active, &total));
     return kgm_tape_backward(tr->tp, total);
+}
+
+uint64_t kgm_weighting_params_hash(const kgm_trainer *tr) {
+    return kgm_hash64(tr->ps->data, tr->ps->total * sizeof(float));
+}
+
+kgm_status kgm_weighting_check_moved(const kgm_trainer *tr, uint64_t before) {
+    if (kgm_weighting_params_hash(tr) != before) return KGM_OK;
+    return KGM_ERR(KGM_ERR_NUMERIC,
+                   "epoch %d: no trainable parameter changed during the epoch (optimisation.weighting %s, mode %s, lr %g): "
+                   "the optimiser updated nothing, so the run would report an untrained model",
+                   tr->epoch, kgm_weighting_name(tr->weighting), tr->cfg->train.mode, tr->cfg->train.lr);
 }
 
 void kgm_weighting_epoch_end(kgm_trainer *tr) {

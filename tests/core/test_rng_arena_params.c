@@ -402,6 +402,31 @@ Test(params, zero_grad_dense_and_sparse) {
     kgm_params_free(ps);
 }
 
+/* zero_grad_values clears the values between the backward passes of one step
+ * (GradNorm, PCGrad) but keeps the step's marks, so the optimiser still sees
+ * every parameter the tape used (losing them made both methods train nothing). */
+Test(params, zero_grad_values_keeps_the_step_marks) {
+    kgm_params *ps;
+    OK(kgm_params_new(&ps));
+    kgm_init z = {KGM_INIT_ZEROS, 0};
+    OK(kgm_params_declare(ps, "dense", 2, 2, z, 0, 0, NULL));
+    OK(kgm_params_declare(ps, "emb", 10, 2, z, KGM_TENSOR_SPARSE, 0, NULL));
+    OK(kgm_params_finalize(ps, 1));
+    kgm_param *d = &ps->p[0], *e = &ps->p[1];
+    for (int i = 0; i < 4; i++) d->t.grad[i] = 1.0f;
+    d->has_grad = e->has_grad = true;
+    int32_t rows[2] = {3, 7};
+    kgm_param_touch_rows(e, rows, 2);
+    e->t.grad[3 * 2] = e->t.grad[7 * 2 + 1] = 2.0f;
+    kgm_params_zero_grad_values(ps);
+    for (int i = 0; i < 4; i++) cr_assert_eq(d->t.grad[i], 0.0f);
+    for (int i = 0; i < 20; i++) cr_assert_eq(e->t.grad[i], 0.0f);
+    cr_assert(d->has_grad && e->has_grad, "has_grad must survive");
+    cr_assert_eq(e->n_touched, 2, "touched rows must survive");
+    cr_assert(e->mark[3] && e->mark[7]);
+    kgm_params_free(ps);
+}
+
 /* Tape generations change with reset/rewind and are never shared by two tapes,
  * so a (tape, generation) cache key cannot match a later tape at a reused address. */
 Test(tape, generations_are_unique_across_tapes) {

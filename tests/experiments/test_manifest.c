@@ -625,6 +625,39 @@ Test(manifest, cross_field_and_ablation_structure_errors) {
     kgm_diag_list_destroy(&dl);
 }
 
+/* tasks[].weight: with weighting unset (auto) it is accepted (a static weight);
+ * with a method that would ignore it, an error at the weight's position, or at
+ * the ablation value that makes the point ignore it. */
+Test(manifest, task_weight_rules_by_weighting) {
+    eu_write(dir, "ok.yaml", "tasks:\n  - plugin: ctr\n  - plugin: kge\n    weight: 0.5\n");
+    kgm_manifest *m = load_ok("ok.yaml");
+    cr_assert_eq(kgm_manifest_materialize(m, 0, cfg), KGM_OK);
+    cr_expect_str_eq(cfg->train.weighting, "auto");
+    kgm_manifest_free(m);
+    eu_write(dir, "w.yaml",
+             "tasks:\n"                                   /* 1 */
+             "  - plugin: ctr\n"                          /* 2 */
+             "  - plugin: kge\n"                          /* 3 */
+             "    weight: 0.5\n"                          /* 4 */
+             "optimisation:\n"                            /* 5 */
+             "  weighting: pcgrad\n");                    /* 6 */
+    kgm_diag_list dl = load_bad("w.yaml", NULL);
+    expect_diag(&dl, 0, "w.yaml", 4, 13, "tasks[1].weight: 0.5 has no effect with weighting pcgrad");
+    cr_assert_eq(dl.n, 1);
+    kgm_diag_list_destroy(&dl);
+    eu_write(dir, "a.yaml",
+             "tasks:\n"                                   /* 1 */
+             "  - plugin: ctr\n"                          /* 2 */
+             "  - plugin: kge\n"                          /* 3 */
+             "optimisation: {weighting: equal}\n"         /* 4 */
+             "ablate:\n"                                  /* 5 */
+             "  tasks.kge.weight: [1, 0.25]\n");          /* 6 */
+    dl = load_bad("a.yaml", NULL);
+    expect_diag(&dl, 0, "a.yaml", 6, 25, "tasks[1].weight: 0.25 has no effect with weighting equal");
+    cr_assert_eq(dl.n, 1);
+    kgm_diag_list_destroy(&dl);
+}
+
 /* The plugin hook: unknown plugins and options come back at their positions. */
 static void fake_check(void *user, const kgm_task_spec *t, kgm_diag_list *dl) {
     int *calls = user;

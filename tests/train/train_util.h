@@ -3,6 +3,7 @@
 #ifndef KGMTL_TRAIN_UTIL_H
 #define KGMTL_TRAIN_UTIL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,51 @@ static inline void tu_opt(kgm_run_config *c, int task, const char *k, const char
     kgm_opt_entry *e = &t->opts[t->n_opts++];
     snprintf(e->key, sizeof e->key, "%s", k);
     snprintf(e->value, sizeof e->value, "%s", v);
+}
+
+/* The tiny generated world with ctr + kge (embedding tables, a KG encoder,
+ * a shared bottom): 3 epochs of 12 steps, output in `out`. */
+static inline void tu_world_config(kgm_run_config *c, const char *out) {
+    kgm_run_config_default(c);
+    c->data.n_users = 150;
+    c->data.n_items = 200;
+    c->data.interactions_per_user = 20;
+    c->encoder.dim = 16;
+    c->encoder.kg = true;
+    c->encoder.kg_hops = 1;
+    c->mixer.bottom_hidden = 16;
+    c->mixer.tower_hidden = 8;
+    tu_add_task(c, "ctr", "ctr", NULL);
+    tu_add_task(c, "kge", "kge", NULL);
+    tu_opt(c, 0, "hidden", "8");
+    c->train.epochs = 3;
+    c->train.batch_size = 128;
+    c->train.steps_per_epoch = 12;
+    c->eval.cold = false;
+    snprintf(c->output, sizeof c->output, "%s", out);
+}
+
+/* One row of weights.csv (step,epoch,task,weight,loss). */
+typedef struct {
+    long long step;
+    int epoch;
+    char task[64];
+    double weight, loss;
+} tu_wrow;
+
+/* <dir>/weights.csv opened for tu_weights_next, NULL if absent. */
+static inline FILE *tu_weights_open(const char *dir) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/weights.csv", dir);
+    return fopen(path, "r");
+}
+
+/* The next data row of an opened weights.csv; false at the end. */
+static inline bool tu_weights_next(FILE *f, tu_wrow *r) {
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%lld,%d,%63[^,],%lf,%lf", &r->step, &r->epoch, r->task, &r->weight, &r->loss) == 5) return true;
+    return false;
 }
 
 /* Value of (split, task, metric) at the given epoch (-1 = last row found) in

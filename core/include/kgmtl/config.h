@@ -112,7 +112,7 @@ typedef struct kgm_task_spec {
 typedef struct kgm_train_cfg {
     char mode[16];            /* "joint", "alternating" */
     char schedule[16];        /* alternating: "round_robin", "every" */
-    char weighting[16];       /* "equal", "static", "uncertainty", "gradnorm", "dwa", "pcgrad" */
+    char weighting[16];       /* "auto" (static if a task weight is not 1, else equal), "equal", "static", "uncertainty", "gradnorm", "dwa", "pcgrad" */
     double gradnorm_alpha;
     double dwa_temperature;
     char optimizer[16];       /* "adam", "adamw", "sgd", "adagrad" */

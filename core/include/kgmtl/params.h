@@ -52,6 +52,11 @@ kgm_tensor *kgm_params_tensor(kgm_params *ps, int32_t id);
 int32_t kgm_params_find(const kgm_params *ps, const char *name);
 /* Zero gradients: dense parameters fully, sparse ones only on touched rows. */
 void kgm_params_zero_grad(kgm_params *ps);
+/* Zero the gradient values only, keeping the marks of this step (has_grad,
+ * touched rows, all_touched): a weighting method that runs several backward
+ * passes over one tape (GradNorm, PCGrad) clears the values between them, and
+ * the optimiser must still see every parameter the step's tape used. */
+void kgm_params_zero_grad_values(kgm_params *ps);
 /* Record rows of a sparse parameter as touched (called by gather backward). */
 void kgm_param_touch_rows(kgm_param *p, const int32_t *rows, int64_t n);
 /* Mark a sparse parameter as fully touched (a dense op used it). */

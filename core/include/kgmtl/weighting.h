@@ -24,4 +24,12 @@ void kgm_dwa_weights(const double *l_prev, const double *l_prev2, int32_t T, dou
  * renormalised to sum to T (and kept positive). */
 void kgm_gradnorm_update(double *w, const double *gnorm, const double *loss_ratio, int32_t T, double alpha, double lr);
 
+/* The rule for tasks[].weight under optimisation.weighting `weighting` (a
+ * manifest value: auto, equal, static, ...): NULL when the weight is used (or
+ * is 1, the default, which every method means anyway), else why it would be
+ * ignored or is invalid. auto and static use it as the static weight;
+ * uncertainty and gradnorm as the initial weight (must be > 0); equal, dwa and
+ * pcgrad have no use for it. docs/weighting.md. */
+const char *kgm_weighting_weight_rule(const char *weighting, double weight);
+
 #endif
