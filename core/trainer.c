@@ -15,6 +15,7 @@
 #include "checkpoint_internal.h"
 #include "kgmtl/kgmtl.h"
 #include "kgmtl/rng.h"
+#include "kgmtl/rundir.h"
 #include "trainer_internal.h"
 
 /* ---- small utilities ----------------------------------------------------------- */
@@ -44,24 +45,6 @@ static void sb_add(sbuf *b, const char *fmt, ...) {
     }
 }
 
-/* Temp file + rename: readers never see a half-written file. (Checkpoints,
- * the files a resume depends on, are fsync'ed by checkpoint.c; logs are not,
- * to keep epochs cheap.) */
-static kgm_status write_atomic(const char *path, const char *data, size_t n) {
-    char tmp[KGM_PATH + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return KGM_ERR(KGM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    bool ok = fwrite(data, 1, n, f) == n;
-    ok = fflush(f) == 0 && ok;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return KGM_ERR(KGM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-    }
-    return KGM_OK;
-}
-
 /* Flush a finished file to disk (end of run). */
 static void fsync_path(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -81,29 +64,6 @@ static kgm_status mkdir_p(const char *path) {
         }
     if (mkdir(buf, 0755) != 0 && errno != EEXIST) return KGM_ERR(KGM_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
     return KGM_OK;
-}
-
-/* Keep the lines of an existing CSV whose first field (epoch or step) is <= max. */
-static void sb_load_csv(sbuf *b, const char *path, int64_t max_key, int key_field) {
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    char line[4096];
-    bool first = true;
-    while (fgets(line, sizeof line, f)) {
-        if (first) {
-            first = false;
-            continue; /* header is re-added */
-        }
-        const char *p = line;
-        for (int k = 0; k < key_field && p; k++) {
-            p = strchr(p, ',');
-            if (p) p++;
-        }
-        if (!p) continue;
-        long long key = strtoll(p, NULL, 10);
-        if (key <= max_key) sb_add(b, "%s", line);
-    }
-    fclose(f);
 }
 
 static void out_path(char *buf, size_t n, const kgm_run_config *cfg, const char *name) {
@@ -717,6 +677,48 @@ static int32_t find_select(const kgm_trainer *tr, int metric_of[KGM_MAX_TASKS], 
     return 0;
 }
 
+/* The rows of a run's CSV up to `epoch` into b, without test rows (a run
+ * that was stopped after its test evaluation evaluates again). They must
+ * reach `epoch`: a file cut at a row boundary would lose the last epochs. */
+static kgm_status load_rows(sbuf *b, const kgm_run_config *cfg, const char *name, kgm_csv_kind kind, int32_t epoch) {
+    char path[KGM_PATH + 64], *rows = NULL;
+    int64_t last = 0;
+    out_path(path, sizeof path, cfg, name);
+    KGM_TRY(kgm_rundir_read_csv(path, kind, epoch, &rows, NULL, &last));
+    for (char *line = rows, *next; line && *line; line = next) {
+        next = strchr(line, '\n') + 1; /* every row read ends in a newline */
+        const char *split = strchr(line, ',') + 1;
+        if (kind == KGM_CSV_METRICS && strncmp(split, "test,", 5) == 0) continue;
+        sb_add(b, "%.*s", (int)(next - line), line);
+    }
+    free(rows);
+    if (last < epoch)
+        return KGM_ERR(KGM_ERR_FORMAT, "%s: the rows end at epoch %lld, last.ckpt is after epoch %d (the file was cut short)",
+                       path, (long long)last, epoch);
+    return KGM_OK;
+}
+
+/* Continue a run from its files, each verified: last.ckpt (checksum), the
+ * metrics and weights rows up to its epoch, and best.ckpt when an epoch
+ * improved the selection metric (that epoch wrote it). */
+static kgm_status resume_from(kgm_trainer *tr, const kgm_run_config *cfg, kgm_ckpt_state *cs, float *best, sbuf *mcsv,
+                              sbuf *wcsv) {
+    char path[KGM_PATH + 64];
+    out_path(path, sizeof path, cfg, "last.ckpt");
+    KGM_TRY(kgm_checkpoint_load(path, tr, cs, best));
+    tr->step = cs->step;
+    if (isfinite(cs->best_value)) {
+        kgm_ckpt_info bi;
+        out_path(path, sizeof path, cfg, "best.ckpt");
+        KGM_TRY(kgm_checkpoint_info(path, &bi));
+        if (bi.config_hash != kgm_run_config_hash(cfg) || bi.epoch != cs->best_epoch)
+            return KGM_ERR(KGM_ERR_FORMAT, "%s: holds epoch %d%s, last.ckpt says the best epoch is %d", path, bi.epoch,
+                           bi.config_hash != kgm_run_config_hash(cfg) ? " of another configuration" : "", cs->best_epoch);
+    }
+    KGM_TRY(load_rows(mcsv, cfg, "metrics.csv", KGM_CSV_METRICS, cs->epoch));
+    return load_rows(wcsv, cfg, "weights.csv", KGM_CSV_WEIGHTS, cs->epoch);
+}
+
 kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, kgm_train_result *res) {
     kgm_train_opts defo;
     memset(&defo, 0, sizeof defo);
@@ -741,7 +743,7 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
             kgm_run_config_write_yaml(cfg, ym);
             fclose(ym);
             out_path(path, sizeof path, cfg, "resolved.yaml");
-            st = write_atomic(path, yaml, ylen);
+            st = kgm_rundir_write_atomic(path, yaml, ylen);
             free(yaml);
         }
     }
@@ -769,17 +771,13 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
     kgm_ckpt_state cs = {.epoch = 0, .step = 0, .best_epoch = 0, .best_value = higher ? -INFINITY : INFINITY};
     bool have_best = false;
     out_path(path, sizeof path, cfg, "last.ckpt");
-    if (opts->resume && access(path, R_OK) == 0) {
-        st = kgm_checkpoint_load(path, tr, &cs, best);
-        if (st) goto done;
+    if (opts->resume && access(path, F_OK) == 0) {
+        if ((st = resume_from(tr, cfg, &cs, best, &mcsv, &wcsv))) {
+            kgm_error_wrap(st, "cannot resume run '%s' (kgmtl run --retry-failed starts it over)", cfg->name);
+            goto done;
+        }
         have_best = cs.has_best;
-        tr->step = cs.step;
         tlog(tr, "resumed from %s after epoch %d (step %lld)", path, cs.epoch, (long long)cs.step);
-        char p2[KGM_PATH + 64];
-        out_path(p2, sizeof p2, cfg, "metrics.csv");
-        sb_load_csv(&mcsv, p2, cs.epoch, 0);
-        out_path(p2, sizeof p2, cfg, "weights.csv");
-        sb_load_csv(&wcsv, p2, cs.epoch, 1);
     }
     if ((st = kgm_trainer_alloc_perms(tr))) goto done;
     int64_t steps = cfg->train.steps_per_epoch;
@@ -849,14 +847,14 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
         {
             sbuf tmp = {0};
             sb_add(&tmp, "epoch,split,task,metric,value\n%s", mcsv.s ? mcsv.s : "");
-            st = write_atomic(path, tmp.s, tmp.n);
+            st = kgm_rundir_write_atomic(path, tmp.s, tmp.n);
             free(tmp.s);
         }
         if (!st) {
             sbuf tmp = {0};
             sb_add(&tmp, "step,epoch,task,weight,loss\n%s", wcsv.s ? wcsv.s : "");
             out_path(path, sizeof path, cfg, "weights.csv");
-            st = write_atomic(path, tmp.s, tmp.n);
+            st = kgm_rundir_write_atomic(path, tmp.s, tmp.n);
             free(tmp.s);
         }
         cs.durable = false; /* a killed process leaves the old or the new file, never half of one */
@@ -919,7 +917,7 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
         out_path(path, sizeof path, cfg, "metrics.csv");
         sbuf tmp = {0};
         sb_add(&tmp, "epoch,split,task,metric,value\n%s", mcsv.s ? mcsv.s : "");
-        st = write_atomic(path, tmp.s, tmp.n);
+        st = kgm_rundir_write_atomic(path, tmp.s, tmp.n);
         free(tmp.s);
         if (st) goto done;
     }
@@ -928,8 +926,8 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
         out_path(path, sizeof path, cfg, finals[i]);
         fsync_path(path);
     }
-    out_path(path, sizeof path, cfg, "DONE");
-    st = write_atomic(path, "ok\n", 3);
+    /* DONE last, recording what a resume will check */
+    st = kgm_rundir_write_done(cfg->output, kgm_run_config_hash(cfg));
 done:
     if (st && tr->log) fprintf(tr->log, "run failed: %s\n", kgm_error_message());
     if (tr->log) fclose(tr->log);
