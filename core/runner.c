@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kgmtl/checkpoint.h"
 #include "kgmtl/progress.h"
 #include "kgmtl/rundir.h"
 
@@ -202,6 +203,19 @@ static kgm_status write_sweep(const kgm_manifest *m, kgm_run_config *cfg) {
     return st;
 }
 
+/* The thread count a run gets when the manifest leaves it to the runner. A
+ * continued run keeps the one it started with: the checkpoint's configuration
+ * hash includes it (results are bit-identical per thread count), and the
+ * default depends on -j and on how many runs are left. */
+static int32_t continued_threads(const kgm_plan_run *r, const kgm_runner_opts *o, int32_t threads) {
+    char p[KGM_PATH + 32];
+    snprintf(p, sizeof p, "%s/last.ckpt", r->dir);
+    kgm_run_config *old = o->resume && file_exists(r->dir, "last.ckpt") ? malloc(sizeof *old) : NULL;
+    if (old && kgm_checkpoint_read_config(p, old) == KGM_OK && old->train.threads > 0) threads = old->train.threads;
+    free(old); /* an unreadable checkpoint: the trainer reports it */
+    return threads;
+}
+
 /* The child: never returns. */
 static _Noreturn void child_main(const kgm_manifest *m, int32_t i, const kgm_runner_opts *o, bool redirect,
                                  int32_t threads) {
@@ -222,7 +236,7 @@ static _Noreturn void child_main(const kgm_manifest *m, int32_t i, const kgm_run
     uint64_t hash = 0;
     kgm_status st = cfg ? plan_hash(m, i, cfg, &hash) : KGM_ERR(KGM_ERR_NOMEM, "out of memory");
     if (st == KGM_OK) {
-        if (cfg->train.threads == 0) cfg->train.threads = threads;
+        if (cfg->train.threads == 0) cfg->train.threads = continued_threads(r, o, threads);
         kgm_train_opts to;
         memset(&to, 0, sizeof to);
         to.resume = o->resume;

@@ -103,6 +103,10 @@ run partial-metrics 1 --resume "$tmp/ctr.yaml"
 has partial-metrics-msg "metrics.csv:[0-9]*: the last line" "$r/FAILED"
 [ -f "$r/DONE" ] && bad "partial-metrics: DONE written" || ok
 run retry2 0 --retry-failed "$tmp/ctr.yaml"
+# an unfinished run continues with the thread count it started with (its
+# checkpoint's configuration hash includes it), whatever -t / -j give now
+unfinished
+run threads-continue 0 --resume -t 13 "$tmp/ctr.yaml"
 # issue 13.4: a last.ckpt that is a directory
 unfinished
 rm "$r/last.ckpt" && mkdir "$r/last.ckpt"
