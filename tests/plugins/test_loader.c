@@ -91,6 +91,39 @@ Test(loader, malformed_descriptor) {
     expect_msg("select_metric 2 is outside [0, 2)");
 }
 
+/* A crash while loading is the crashing plugin's error, not the host's end.
+ * Under ASan its SEGV handler turns the signal into exit status 1. */
+static void expect_crash_msg(const char *file, const char *stage) {
+    kgm_plugin *pl = (kgm_plugin *)1;
+    char *p = path_of(MB_BAD_DIR, file);
+    cr_expect_eq(kgm_plugin_load_file(p, &pl), KGM_ERR_PLUGIN);
+    cr_expect_null(pl);
+    expect_msg(p);
+    expect_msg(stage);
+#ifdef __SANITIZE_ADDRESS__
+    expect_msg("exit status 1");
+#else
+    expect_msg("crashed");
+    expect_msg("(signal 11, ");
+#endif
+}
+
+Test(loader, crash_in_entry_is_an_error) {
+    expect_crash_msg("bad_crash_entry.so", "in kgm_task_entry");
+}
+
+Test(loader, crash_reading_the_descriptor_is_an_error) {
+    expect_crash_msg("bad_crash_desc.so", "while the host read its descriptor");
+}
+
+Test(loader, exit_in_entry_is_an_error) {
+    kgm_plugin *pl;
+    char *p = path_of(MB_BAD_DIR, "bad_exit_entry.so");
+    cr_expect_eq(kgm_plugin_load_file(p, &pl), KGM_ERR_PLUGIN);
+    expect_msg(p);
+    expect_msg("ended the process (exit status 3) in kgm_task_entry");
+}
+
 static kgm_task_cfg cfg_for(kgm_params *ps) {
     kgm_task_cfg c = {.params = ps, .param_group = 1, .seed = 1, .log_level = KGM_LOG_WARN};
     return c;
@@ -251,7 +284,7 @@ Test(loader, registry_lists_every_builtin) {
     cr_assert_eq(kgm_registry_scan(&bad, &bsp), KGM_OK);
     int failed = 0;
     for (int32_t i = 0; i < bad.n; i++) failed += bad.e[i].status != KGM_OK;
-    cr_expect_eq(failed, 4); /* bad_create loads: it fails only when created */
+    cr_expect_eq(failed, 7); /* bad_create loads: it fails only when created */
     kgm_registry_destroy(&bad);
     kgm_plugin_path_destroy(&bsp);
     kgm_registry_destroy(&reg);
