@@ -14,6 +14,10 @@ int kgm_plugin_edit_distance(const char *a, const char *b);
 bool kgm_plugin_parse_opt(const kgm_option_spec *spec, const char *text, kgm_opt_value *v, char *why,
                           size_t n);
 
+/* Bytes of a kgm_batch the host reads from / writes to a plugin built for
+ * ABI minor `plugin_minor` (<= the host's): the prefix that minor defines. */
+size_t kgm_abi_batch_size(uint32_t plugin_minor);
+
 /* Stages of a probed load, written by the child as it reaches them. */
 #define KGM_PROBE_DLOPEN 'o'
 #define KGM_PROBE_ENTRY 'e'

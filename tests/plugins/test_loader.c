@@ -1,6 +1,7 @@
 /* The loader's failure paths, option validation, the registry and the host
  * API table. Each bad-plugin case asserts its own message. */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +74,26 @@ Test(loader, wrong_abi_major) {
     cr_expect_eq(kgm_plugin_load_file(p, &pl), KGM_ERR_ABI);
     expect_msg(p);
     expect_msg("built for ABI 2.3");
-    expect_msg("this host implements ABI 1.0");
+    expect_msg("this host implements ABI 1.1");
+}
+
+/* A plugin built for a newer minor (its kgm_batch is larger than the host's,
+ * it may expect host members this host lacks) is refused before use. */
+Test(loader, newer_abi_minor_is_refused) {
+    kgm_plugin *pl = (kgm_plugin *)1;
+    char *p = path_of(MB_BAD_DIR, "abi_guard_next.so");
+    cr_expect_eq(kgm_plugin_load_file(p, &pl), KGM_ERR_ABI);
+    cr_expect_null(pl);
+    expect_msg(p);
+    expect_msg("plugin ABI too new: the plugin was built for ABI 1.2, this host implements ABI 1.1");
+}
+
+/* A 1.0 plugin in this 1.1 host: its batch is filled exactly (guard intact). */
+Test(loader, abi_1_0_plugin_runs_in_this_host) {
+    mb_result r;
+    cr_assert_eq(mb_train(MB_BAD_DIR, "abi_guard", NULL, 0, 200, 64, 0.01f, 11, &r), KGM_OK, "%s",
+                 kgm_error_message());
+    cr_expect_gt(r.after[0], r.before[0], "auc %g -> %g", r.before[0], r.after[0]);
 }
 
 Test(loader, truncated_descriptor) {
@@ -284,7 +304,7 @@ Test(loader, registry_lists_every_builtin) {
     cr_assert_eq(kgm_registry_scan(&bad, &bsp), KGM_OK);
     int failed = 0;
     for (int32_t i = 0; i < bad.n; i++) failed += bad.e[i].status != KGM_OK;
-    cr_expect_eq(failed, 7); /* bad_create loads: it fails only when created */
+    cr_expect_eq(failed, 8); /* bad_create and abi_guard load; abi_guard_next is too new */
     kgm_registry_destroy(&bad);
     kgm_plugin_path_destroy(&bsp);
     kgm_registry_destroy(&reg);
@@ -295,8 +315,10 @@ Test(loader, host_table_is_complete) {
     const kgm_host_api *H = kgm_host_api_get();
     cr_expect_eq(H->abi_major, KGM_ABI_MAJOR);
     cr_expect_eq(H->struct_size, sizeof(kgm_host_api));
-    /* every member from alloc to gradcheck is a non-NULL pointer */
-    const char *lo = (const char *)&H->alloc, *hi = (const char *)&H->gradcheck;
+    cr_expect_eq(H->abi_minor, 1);
+    cr_expect_eq(H->struct_size, KGM_HOST_API_SIZE_1_1);
+    /* every member from alloc to the last 1.1 one is a non-NULL pointer */
+    const char *lo = (const char *)&H->alloc, *hi = (const char *)&H->op_mixture;
     for (const char *p = lo; p <= hi; p += sizeof(void *)) {
         void *v;
         memcpy(&v, p, sizeof v);
@@ -403,4 +425,28 @@ Test(loader, params_are_prefixed_and_grouped) {
     mb_world_destroy(w);
     free(w);
     kgm_plugin_close(pl);
+}
+
+/* Every built-in plugin checks the host table as the template teaches: it
+ * refuses a host of another major and a table shorter than ABI 1.0's. */
+Test(loader, builtins_check_the_host_table) {
+    const char *names[] = {"ctr", "rating", "topk", "kge", "social", "userattr",
+                           "itemlabels", "esmm", "contrastive", "template"};
+    kgm_host_api old = *kgm_host_api_get(), other = old;
+    old.struct_size = (uint32_t)KGM_HOST_API_SIZE_1_0 - (uint32_t)sizeof(void *);
+    other.abi_major = KGM_ABI_MAJOR + 1;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char file[64];
+        snprintf(file, sizeof file, "%s.so", names[i]);
+        void *h = dlopen(path_of(MB_PLUGIN_DIR, file), RTLD_NOW | RTLD_LOCAL);
+        cr_assert_not_null(h, "%s", dlerror());
+        kgm_task_entry_fn entry;
+        void *sym = dlsym(h, KGM_TASK_ENTRY_SYMBOL);
+        memcpy(&entry, &sym, sizeof entry);
+        cr_expect_not_null(entry(kgm_host_api_get()), "%s refuses this host", names[i]);
+        cr_expect_null(entry(&old), "%s accepts a table shorter than ABI 1.0", names[i]);
+        cr_expect_null(entry(&other), "%s accepts ABI major %u", names[i], other.abi_major);
+        cr_expect_null(entry(NULL), "%s accepts no table", names[i]);
+        dlclose(h);
+    }
 }

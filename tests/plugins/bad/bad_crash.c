@@ -1,9 +1,10 @@
 /* Plugins that take their process down while being loaded, built from this
  * file; the loader must report each as an error naming the file, not crash:
- *   -DBAD_CRASH_ENTRY  kgm_task_entry dereferences NULL (SIGSEGV);
+ *   -DBAD_CRASH_ENTRY  kgm_task_entry dies of SIGSEGV;
  *   -DBAD_CRASH_DESC   the descriptor's name points at unmapped memory, so
  *                      the host crashes while validating it;
  *   -DBAD_EXIT_ENTRY   kgm_task_entry calls exit(3). */
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -27,8 +28,7 @@ static kgm_task_plugin plugin = {
 KGM_PLUGIN_EXPORT const kgm_task_plugin *kgm_task_entry(const kgm_host_api *host) {
     (void)host;
 #if defined(BAD_CRASH_ENTRY)
-    volatile int *volatile p = NULL;
-    *p = 1;
+    raise(SIGSEGV); /* what a NULL store does, without the UB that UBSan builds would report */
 #elif defined(BAD_CRASH_DESC)
     plugin.name = (const char *)(uintptr_t)16; /* never mapped */
 #elif defined(BAD_EXIT_ENTRY)
