@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -396,6 +397,7 @@ void kgm_plugin_close(kgm_plugin *pl) {
     if (!pl) return;
     if (pl->handle) dlclose(pl->handle);
     free(pl->path);
+    free(pl->shadows);
     free(pl);
 }
 
@@ -407,6 +409,26 @@ static bool ends_with(const char *s, const char *suf) {
 static bool file_exists(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* A later directory of the path with the same <name>.so: the file loaded
+ * from dir `found` hides it. Recorded in pl->shadows and warned about, since
+ * e.g. a plugin named like a built-in silently replaces it otherwise. */
+static kgm_status note_shadowed(const kgm_plugin_path *sp, int32_t found, const char *name, kgm_plugin *pl) {
+    for (int32_t j = found + 1; j < sp->n; j++) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s.so", sp->dirs[j], name);
+        if (!file_exists(p)) continue;
+        pl->shadows = xstrdup(p);
+        if (!pl->shadows) {
+            kgm_plugin_close(pl);
+            return KGM_ERR(KGM_ERR_NOMEM, "plugin");
+        }
+        fprintf(stderr, "kgmtl: warning: plugin '%s' is loaded from %s, which shadows %s (earlier directories of "
+                        "the plugin path win)\n", name, pl->path, p);
+        break;
+    }
+    return KGM_OK;
 }
 
 kgm_status kgm_plugin_open(const kgm_plugin_path *sp, const char *name, kgm_plugin **out) {
@@ -431,6 +453,7 @@ kgm_status kgm_plugin_open(const kgm_plugin_path *sp, const char *name, kgm_plug
             *out = NULL;
         }
         free(p);
+        if (!st) st = note_shadowed(sp, i, name, *out);
         return st;
     }
     /* Not found: say where we looked and suggest a close name. */

@@ -450,3 +450,31 @@ Test(loader, builtins_check_the_host_table) {
         dlclose(h);
     }
 }
+
+/* A plugin found by name in an earlier directory hides a same-named file in a
+ * later one: the loaded file is the earlier one, and the hidden one is named. */
+Test(loader, shadowing_is_recorded) {
+    char dir[] = "/tmp/kgmtl-test-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char link[1100], target[1100];
+    snprintf(link, sizeof link, "%s/ctr.so", dir);
+    snprintf(target, sizeof target, "%s/ctr.so", MB_PLUGIN_DIR);
+    cr_assert_eq(symlink(target, link), 0);
+    kgm_plugin_path sp;
+    kgm_plugin_path_init(&sp);
+    kgm_plugin_path_add(&sp, dir);
+    kgm_plugin_path_add(&sp, MB_PLUGIN_DIR);
+    kgm_plugin *pl = NULL;
+    cr_assert_eq(kgm_plugin_open(&sp, "ctr", &pl), KGM_OK, "%s", kgm_error_message());
+    cr_expect_str_eq(pl->path, link);
+    cr_assert_not_null(pl->shadows);
+    cr_expect_str_eq(pl->shadows, target);
+    kgm_plugin_close(pl);
+    /* alone on the path: nothing shadowed */
+    cr_assert_eq(kgm_plugin_open(&sp, "rating", &pl), KGM_OK, "%s", kgm_error_message());
+    cr_expect_null(pl->shadows);
+    kgm_plugin_close(pl);
+    kgm_plugin_path_destroy(&sp);
+    unlink(link);
+    rmdir(dir);
+}
