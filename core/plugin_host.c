@@ -506,6 +506,10 @@ static const kgm_host_api host_api = {
     .gradcheck = h_gradcheck,
     /* ABI 1.1 */
     .op_mixture = kgm_op_mixture,
+    .op_abs = kgm_op_abs,
+    .op_log = kgm_op_log,
+    .op_sqrt = kgm_op_sqrt,
+    .op_clamp = kgm_op_clamp,
 };
 
 const kgm_host_api *kgm_host_api_get(void) { return &host_api; }

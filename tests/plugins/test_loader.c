@@ -318,7 +318,7 @@ Test(loader, host_table_is_complete) {
     cr_expect_eq(H->abi_minor, 1);
     cr_expect_eq(H->struct_size, KGM_HOST_API_SIZE_1_1);
     /* every member from alloc to the last 1.1 one is a non-NULL pointer */
-    const char *lo = (const char *)&H->alloc, *hi = (const char *)&H->op_mixture;
+    const char *lo = (const char *)&H->alloc, *hi = (const char *)&H->op_clamp;
     for (const char *p = lo; p <= hi; p += sizeof(void *)) {
         void *v;
         memcpy(&v, p, sizeof v);
@@ -389,6 +389,58 @@ Test(loader, gradcheck_through_the_table) {
     double err = 1;
     cr_assert_eq(H->gradcheck(tanh_dot, in, 2, (void *)H, 1e-3, 1e-2, 3, &err), KGM_OK, "%s", kgm_error_message());
     cr_expect_lt(err, 1e-2, "max relative error %g", err);
+    free(x->grad);
+    free(y->grad);
+    x->grad = y->grad = NULL;
+    kgm_tensor_free(x);
+    kgm_tensor_free(y);
+}
+
+/* The 1.1 ops through the table: a loss sum(log(clamp(|x|, 0.1, 2)) + sqrt(y)),
+ * gradient-checked, and log's domain error. */
+static kgm_status new_ops_loss(kgm_tape *tp, kgm_tensor **in, void *u, kgm_tensor **out) {
+    const kgm_host_api *H = u;
+    kgm_tensor *a, *c, *l, *r, *s;
+    KGM_TRY(H->op_abs(tp, in[0], &a));
+    KGM_TRY(H->op_clamp(tp, a, 0.1f, 2.0f, &c));
+    KGM_TRY(H->op_log(tp, c, &l));
+    KGM_TRY(H->op_sqrt(tp, in[1], &r));
+    KGM_TRY(H->op_add(tp, l, r, &s));
+    return H->op_sum(tp, s, out);
+}
+
+Test(loader, abi_1_1_ops_through_the_table) {
+    const kgm_host_api *H = kgm_host_api_get();
+    cr_assert_geq(H->struct_size, KGM_HOST_API_SIZE_1_1);
+    kgm_tensor *x, *y;
+    kgm_tensor_new(3, 5, &x);
+    kgm_tensor_new(3, 5, &y);
+    /* |x| spans both clamp bounds, away from the kinks at 0.1 and 2 */
+    const float xs[15] = {-3.0f, -1.5f, -0.6f, -0.05f, 0.03f, 0.4f, 0.9f, 1.3f, 1.7f, 2.5f, -2.7f, 0.25f, -0.8f, 1.1f, 0.6f};
+    for (int i = 0; i < 15; i++) {
+        x->data[i] = xs[i];
+        y->data[i] = 0.2f + 0.3f * (float)i;
+    }
+    x->grad = calloc(15, sizeof(float));
+    y->grad = calloc(15, sizeof(float));
+    kgm_tensor *in[2] = {x, y};
+    double err = 1;
+    cr_assert_eq(H->gradcheck(new_ops_loss, in, 2, (void *)H, 1e-3, 1e-2, 3, &err), KGM_OK, "%s", kgm_error_message());
+    cr_expect_lt(err, 1e-2, "max relative error %g", err);
+    /* a value by hand: x = -3 -> clamp(3) = 2 -> log 2; y = 0.2 -> sqrt */
+    kgm_tape *tp;
+    cr_assert_eq(kgm_tape_new(1 << 20, &tp), KGM_OK);
+    kgm_tensor *a, *c, *l;
+    cr_assert_eq(H->op_abs(tp, x, &a), KGM_OK);
+    cr_assert_eq(H->op_clamp(tp, a, 0.1f, 2.0f, &c), KGM_OK);
+    cr_assert_eq(H->op_log(tp, c, &l), KGM_OK);
+    cr_expect_float_eq(l->data[0], logf(2.0f), 1e-6);
+    cr_expect_float_eq(l->data[3], logf(0.1f), 1e-6); /* |-0.05| clamped up to 0.1 */
+    cr_expect_float_eq(l->data[5], logf(0.4f), 1e-6);
+    cr_expect_eq(H->op_log(tp, x, &l), KGM_ERR_NUMERIC); /* x has negatives */
+    expect_msg("log: input (3, 5) is -3 at row 0, column 0 (needs > 0)");
+    cr_expect_eq(H->op_clamp(tp, x, 1.0f, 0.0f, &l), KGM_ERR_ARG);
+    kgm_tape_free(tp);
     free(x->grad);
     free(y->grad);
     x->grad = y->grad = NULL;

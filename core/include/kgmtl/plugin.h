@@ -28,7 +28,7 @@
  * against 1.x loads into any host of 1.y, y >= x. Any breaking change bumps
  * KGM_ABI_MAJOR.
  *
- * 1.1 appended to kgm_host_api: op_mixture.
+ * 1.1 appended to kgm_host_api: op_mixture, op_abs, op_log, op_sqrt, op_clamp.
  *
  * Life cycle, per task instance of a run:
  *   create(host, ctx, &self)        read options (host->opt_*), allocate state
@@ -305,6 +305,13 @@ typedef struct kgm_host_api {
     /* Gated mixture (kgmtl/ops.h kgm_op_mixture): y (B,H) = sum_e g[:, e] * x[:, e*H:(e+1)*H]
      * for experts x (B, E*H) and gates g (B, E). */
     kgm_status (*op_mixture)(kgm_tape *tp, kgm_tensor *x, kgm_tensor *g, kgm_tensor **out);
+    /* Pointwise ops for loss authors (kgmtl/ops.h): |x| (gradient sign(x));
+     * log(x) and sqrt(x), which fail with KGM_ERR_NUMERIC on an entry outside
+     * x > 0 / x >= 0 (sqrt's gradient at 0 is 0); min(max(x, lo), hi). */
+    kgm_status (*op_abs)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_log)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_sqrt)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_clamp)(kgm_tape *tp, kgm_tensor *x, float lo, float hi, kgm_tensor **out);
     /* ---- ABI 1.1 ends here ---- */
 #ifdef KGM_ABI_SIMULATE_NEXT_MINOR
     void (*next_minor_member)(void); /* tests only */
@@ -313,9 +320,9 @@ typedef struct kgm_host_api {
 
 /* host->struct_size of each minor: a plugin may use a member only when the
  * host's table covers it, e.g. `host->struct_size >= KGM_HOST_API_SIZE_1_1`
- * before host->op_mixture. */
+ * before host->op_mixture .. op_clamp. */
 #define KGM_HOST_API_SIZE_1_0 (offsetof(kgm_host_api, gradcheck) + sizeof(void (*)(void)))
-#define KGM_HOST_API_SIZE_1_1 (offsetof(kgm_host_api, op_mixture) + sizeof(void (*)(void)))
+#define KGM_HOST_API_SIZE_1_1 (offsetof(kgm_host_api, op_clamp) + sizeof(void (*)(void)))
 
 /* Metric helpers the host lends to plugins (append-only as well). Results are
  * written to the last argument; see kgmtl/metrics.h for the exact definitions. */
