@@ -42,7 +42,7 @@ kgm_status kgm_checkpoint_save(const char *path, const kgm_trainer *tr, const kg
      * and the run name, so equal runs in different directories agree) */
     uint64_t cfg_hash = kgm_run_config_hash(tr->cfg);
     kgm_hasher_update(&h, &cfg_hash, sizeof cfg_hash);
-    msgpack_pack_map(&pk, 15);
+    msgpack_pack_map(&pk, 16);
     pk_str(&pk, "magic");
     pk_str(&pk, KGM_CKPT_MAGIC);
     pk_str(&pk, "version");
@@ -53,6 +53,15 @@ kgm_status kgm_checkpoint_save(const char *path, const kgm_trainer *tr, const kg
     pk_bin(&pk, tr->cfg, sizeof *tr->cfg);
     pk_str(&pk, "config_sum"); /* integrity of the stored configuration bytes */
     msgpack_pack_uint64(&pk, kgm_hash64(tr->cfg, sizeof *tr->cfg));
+    /* the plugin file of each task (absolute path, checksum), so eval loads
+     * the same code from any working directory */
+    pk_str(&pk, "plugins");
+    msgpack_pack_array(&pk, (size_t)tr->n_tasks);
+    for (int k = 0; k < tr->n_tasks; k++) {
+        msgpack_pack_array(&pk, 2);
+        pk_str(&pk, tr->t[k].plugin_file);
+        msgpack_pack_uint64(&pk, tr->t[k].plugin_sum);
+    }
     pk_str(&pk, "state");
     msgpack_pack_array(&pk, 5);
     msgpack_pack_int32(&pk, cs->epoch);
@@ -308,6 +317,29 @@ kgm_status kgm_checkpoint_read_config(const char *path, kgm_run_config *cfg) {
     if (!st) st = ck_header(path, &f);
     if (!st) st = ck_config(path, &f, &p);
     if (!st) memcpy(cfg, p, sizeof *cfg);
+    ck_close(&f);
+    return st;
+}
+
+kgm_status kgm_checkpoint_read_plugins(const char *path, kgm_plugin_record *rec) {
+    memset(rec, 0, sizeof *rec);
+    ckpt_file f;
+    kgm_status st = ck_open(path, &f);
+    if (!st) st = ck_header(path, &f);
+    const msgpack_object *pl = st ? NULL : ck_get(&f, "plugins");
+    if (pl && (pl->type != MSGPACK_OBJECT_ARRAY || pl->via.array.size > KGM_MAX_TASKS))
+        st = KGM_ERR(KGM_ERR_FORMAT, "%s: checkpoint field 'plugins' is malformed", path);
+    for (uint32_t k = 0; pl && !st && k < pl->via.array.size; k++) {
+        const msgpack_object *e = &pl->via.array.ptr[k];
+        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2 || e->via.array.ptr[0].type != MSGPACK_OBJECT_STR ||
+            e->via.array.ptr[0].via.str.size >= KGM_PATH || e->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            st = KGM_ERR(KGM_ERR_FORMAT, "%s: checkpoint plugin record %u is malformed", path, k);
+            break;
+        }
+        memcpy(rec->file[k], e->via.array.ptr[0].via.str.ptr, e->via.array.ptr[0].via.str.size);
+        rec->sum[k] = e->via.array.ptr[1].via.u64;
+        rec->n = (int)k + 1;
+    }
     ck_close(&f);
     return st;
 }

@@ -254,7 +254,7 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
         t->spec = sp;
         t->slot = -1;
         t->batch = sp->batch_size > 0 ? sp->batch_size : cfg->train.batch_size;
-        KGM_TRY(kgm_plugin_open(&tr->sp, sp->plugin, &t->pl));
+        KGM_TRY(kgm_plugin_open(&tr->sp, opts && opts->plugin_files[k] ? opts->plugin_files[k] : sp->plugin, &t->pl));
         kgm_opt_kv kv[KGM_MAX_TASK_OPTS];
         for (int i = 0; i < sp->n_opts; i++) kv[i] = (kgm_opt_kv){sp->opts[i].key, sp->opts[i].value, sp->opts[i].where[0] ? sp->opts[i].where : NULL};
         kgm_task_backend be = kgm_trainer_backend;
@@ -719,6 +719,21 @@ static kgm_status resume_from(kgm_trainer *tr, const kgm_run_config *cfg, kgm_ck
     return load_rows(wcsv, cfg, "weights.csv", KGM_CSV_WEIGHTS, cs->epoch);
 }
 
+/* resolved.yaml again, now with the plugin files the tasks were loaded from. */
+static kgm_status write_resolved(const kgm_trainer *tr, const kgm_run_config *cfg, char *path, size_t n) {
+    char *yaml = NULL;
+    size_t ylen = 0;
+    FILE *ym = open_memstream(&yaml, &ylen);
+    if (!ym) return KGM_ERR(KGM_ERR_NOMEM, "resolved.yaml");
+    kgm_run_config_write_yaml(cfg, ym);
+    kgm_plugin_record_yaml(tr, ym);
+    fclose(ym);
+    snprintf(path, n, "%s/resolved.yaml", cfg->output);
+    kgm_status st = kgm_rundir_write_atomic(path, yaml, ylen);
+    free(yaml);
+    return st;
+}
+
 kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, kgm_train_result *res) {
     kgm_train_opts defo;
     memset(&defo, 0, sizeof defo);
@@ -748,6 +763,8 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
         }
     }
     if (!st) st = kgm_trainer_setup(tr, cfg, opts);
+    if (!st) st = kgm_plugin_record_fill(tr);
+    if (!st) st = write_resolved(tr, cfg, path, sizeof path);
     if (st) goto done;
     int sel_metric[KGM_MAX_TASKS], sel_first;
     if (find_select(tr, sel_metric, &sel_first) != 0) {
@@ -943,7 +960,16 @@ done:
 
 static kgm_status open_checkpoint(const char *ckpt, const kgm_train_opts *opts, kgm_run_config *cfg, kgm_trainer *tr) {
     KGM_TRY(kgm_checkpoint_read_config(ckpt, cfg));
-    KGM_TRY(kgm_trainer_setup(tr, cfg, opts));
+    /* the plugin files the run used, whatever the working directory now */
+    kgm_plugin_record *rec = malloc(sizeof *rec);
+    if (!rec) return KGM_ERR(KGM_ERR_NOMEM, "plugin record");
+    kgm_train_opts o = {0};
+    if (opts) o = *opts;
+    kgm_status st = kgm_checkpoint_read_plugins(ckpt, rec);
+    if (!st) st = kgm_plugin_record_apply(rec, &o, stderr);
+    if (!st) st = kgm_trainer_setup(tr, cfg, &o);
+    free(rec);
+    KGM_TRY(st);
     kgm_ckpt_state cs;
     memset(&cs, 0, sizeof cs);
     return kgm_checkpoint_load(ckpt, tr, &cs, NULL);
