@@ -6,6 +6,7 @@
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "checkpoint_internal.h"
@@ -41,7 +42,7 @@ kgm_status kgm_checkpoint_save(const char *path, const kgm_trainer *tr, const kg
      * and the run name, so equal runs in different directories agree) */
     uint64_t cfg_hash = kgm_run_config_hash(tr->cfg);
     kgm_hasher_update(&h, &cfg_hash, sizeof cfg_hash);
-    msgpack_pack_map(&pk, 15);
+    msgpack_pack_map(&pk, 16);
     pk_str(&pk, "magic");
     pk_str(&pk, KGM_CKPT_MAGIC);
     pk_str(&pk, "version");
@@ -52,6 +53,15 @@ kgm_status kgm_checkpoint_save(const char *path, const kgm_trainer *tr, const kg
     pk_bin(&pk, tr->cfg, sizeof *tr->cfg);
     pk_str(&pk, "config_sum"); /* integrity of the stored configuration bytes */
     msgpack_pack_uint64(&pk, kgm_hash64(tr->cfg, sizeof *tr->cfg));
+    /* the plugin file of each task (absolute path, checksum), so eval loads
+     * the same code from any working directory */
+    pk_str(&pk, "plugins");
+    msgpack_pack_array(&pk, (size_t)tr->n_tasks);
+    for (int k = 0; k < tr->n_tasks; k++) {
+        msgpack_pack_array(&pk, 2);
+        pk_str(&pk, tr->t[k].plugin_file);
+        msgpack_pack_uint64(&pk, tr->t[k].plugin_sum);
+    }
     pk_str(&pk, "state");
     msgpack_pack_array(&pk, 5);
     msgpack_pack_int32(&pk, cs->epoch);
@@ -152,22 +162,32 @@ typedef struct {
 
 static kgm_status ck_open(const char *path, ckpt_file *f) {
     memset(f, 0, sizeof *f);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return KGM_ERR(KGM_ERR_IO, "%s: cannot open checkpoint: %s", path, strerror(errno));
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    if (sz <= 0) {
-        fclose(fp);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return KGM_ERR(KGM_ERR_IO, "%s: cannot open checkpoint: %s", path, strerror(errno));
+    /* the size comes from fstat, never from ftell: on a directory ftell
+     * answers LONG_MAX, which used to reach malloc */
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return KGM_ERR(KGM_ERR_IO, "%s: a checkpoint must be a regular file, found %s", path,
+                       S_ISDIR(sb.st_mode) ? "a directory" : "another kind of file");
+    }
+    if (sb.st_size <= 0) {
+        close(fd);
         return KGM_ERR(KGM_ERR_FORMAT, "%s: empty checkpoint", path);
     }
-    f->buf = malloc((size_t)sz);
+    f->buf = malloc((size_t)sb.st_size);
     if (!f->buf) {
-        fclose(fp);
-        return KGM_ERR(KGM_ERR_NOMEM, "%s: %ld bytes", path, sz);
+        close(fd);
+        return KGM_ERR(KGM_ERR_NOMEM, "%s: %lld bytes", path, (long long)sb.st_size);
     }
-    f->len = fread(f->buf, 1, (size_t)sz, fp);
-    fclose(fp);
+    while (f->len < (size_t)sb.st_size) {
+        ssize_t k = read(fd, f->buf + f->len, (size_t)sb.st_size - f->len);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        f->len += (size_t)k;
+    }
+    close(fd);
     msgpack_unpacked_init(&f->up);
     size_t off = 0;
     if (msgpack_unpack_next(&f->up, f->buf, f->len, &off) != MSGPACK_UNPACK_SUCCESS || f->up.data.type != MSGPACK_OBJECT_MAP)
@@ -227,15 +247,48 @@ static kgm_status ck_config(const char *path, const ckpt_file *f, const void **c
     return KGM_OK;
 }
 
+/* Recompute the checksum over what the file holds (the configuration hash,
+ * every parameter payload, the best parameters, the optimiser moments and the
+ * rngs, in the order save() hashed them) and compare it with the recorded one,
+ * so a flipped byte is found before anything is used. */
+static kgm_status ck_verify_sum(const char *path, const ckpt_file *f) {
+    const void *cp;
+    KGM_TRY(ck_config(path, f, &cp));
+    const msgpack_object *hsh = ck_get(f, "config_hash"), *pa = ck_get(f, "params"), *ck = ck_get(f, "checksum");
+    if (!hsh || hsh->type != MSGPACK_OBJECT_POSITIVE_INTEGER || !pa || pa->type != MSGPACK_OBJECT_ARRAY || !ck ||
+        ck->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return KGM_ERR(KGM_ERR_FORMAT, "%s: checkpoint lacks required fields (corrupted?)", path);
+    kgm_run_config *stored = malloc(sizeof *stored);
+    if (!stored) return KGM_ERR(KGM_ERR_NOMEM, "%s: checkpoint configuration", path);
+    memcpy(stored, cp, sizeof *stored); /* bin bodies are unaligned */
+    uint64_t sh = kgm_run_config_hash(stored);
+    free(stored);
+    if (sh != hsh->via.u64) return KGM_ERR(KGM_ERR_FORMAT, "%s: the stored configuration is corrupted (hash mismatch)", path);
+    kgm_hasher h;
+    kgm_hasher_init(&h);
+    kgm_hasher_update(&h, &sh, sizeof sh);
+    for (uint32_t i = 0; i < pa->via.array.size; i++) {
+        const msgpack_object *e = &pa->via.array.ptr[i];
+        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 4 || e->via.array.ptr[3].type != MSGPACK_OBJECT_BIN)
+            return KGM_ERR(KGM_ERR_FORMAT, "%s: malformed parameter %u", path, i);
+        kgm_hasher_update(&h, e->via.array.ptr[3].via.bin.ptr, e->via.array.ptr[3].via.bin.size);
+    }
+    static const char *const payloads[] = {"best", "optim_m", "optim_v", "rng"};
+    for (int k = 0; k < 4; k++) {
+        const void *p;
+        KGM_TRY(ck_bin(path, f, payloads[k], 0, &p, k < 3));
+        if (p) kgm_hasher_update(&h, p, ck_get(f, payloads[k])->via.bin.size);
+    }
+    if (ck->via.u64 != kgm_hasher_final(&h)) return KGM_ERR(KGM_ERR_FORMAT, "%s: checkpoint checksum mismatch (corrupted file)", path);
+    return KGM_OK;
+}
+
 kgm_status kgm_checkpoint_info(const char *path, kgm_ckpt_info *out) {
     memset(out, 0, sizeof *out);
     ckpt_file f;
     kgm_status st = ck_open(path, &f);
     if (!st) st = ck_header(path, &f);
-    if (!st) {
-        const void *cp;
-        st = ck_config(path, &f, &cp);
-    }
+    if (!st) st = ck_verify_sum(path, &f);
     if (!st) {
         const msgpack_object *h = ck_get(&f, "config_hash"), *s = ck_get(&f, "state"), *pa = ck_get(&f, "params"),
                              *ck = ck_get(&f, "checksum"), *b = ck_get(&f, "best");
@@ -268,6 +321,29 @@ kgm_status kgm_checkpoint_read_config(const char *path, kgm_run_config *cfg) {
     return st;
 }
 
+kgm_status kgm_checkpoint_read_plugins(const char *path, kgm_plugin_record *rec) {
+    memset(rec, 0, sizeof *rec);
+    ckpt_file f;
+    kgm_status st = ck_open(path, &f);
+    if (!st) st = ck_header(path, &f);
+    const msgpack_object *pl = st ? NULL : ck_get(&f, "plugins");
+    if (pl && (pl->type != MSGPACK_OBJECT_ARRAY || pl->via.array.size > KGM_MAX_TASKS))
+        st = KGM_ERR(KGM_ERR_FORMAT, "%s: checkpoint field 'plugins' is malformed", path);
+    for (uint32_t k = 0; pl && !st && k < pl->via.array.size; k++) {
+        const msgpack_object *e = &pl->via.array.ptr[k];
+        if (e->type != MSGPACK_OBJECT_ARRAY || e->via.array.size != 2 || e->via.array.ptr[0].type != MSGPACK_OBJECT_STR ||
+            e->via.array.ptr[0].via.str.size >= KGM_PATH || e->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            st = KGM_ERR(KGM_ERR_FORMAT, "%s: checkpoint plugin record %u is malformed", path, k);
+            break;
+        }
+        memcpy(rec->file[k], e->via.array.ptr[0].via.str.ptr, e->via.array.ptr[0].via.str.size);
+        rec->sum[k] = e->via.array.ptr[1].via.u64;
+        rec->n = (int)k + 1;
+    }
+    ck_close(&f);
+    return st;
+}
+
 kgm_status kgm_checkpoint_load(const char *path, kgm_trainer *tr, kgm_ckpt_state *cs, float *best_out) {
     ckpt_file f;
     kgm_status st = ck_open(path, &f);
@@ -283,6 +359,8 @@ kgm_status kgm_checkpoint_load(const char *path, kgm_trainer *tr, kgm_ckpt_state
         goto done;                                                                                                 \
     } while (0)
     if ((st = ck_header(path, &f))) goto done;
+    /* integrity first: nothing is copied into the trainer from a damaged file */
+    if ((st = ck_verify_sum(path, &f))) goto done;
     const msgpack_object *hsh = ck_get(&f, "config_hash");
     if (!hsh || hsh->type != MSGPACK_OBJECT_POSITIVE_INTEGER || hsh->via.u64 != kgm_run_config_hash(tr->cfg))
         FAIL("%s: checkpoint belongs to a different configuration (config hash differs)", path);
@@ -301,22 +379,6 @@ kgm_status kgm_checkpoint_load(const char *path, kgm_trainer *tr, kgm_ckpt_state
     const msgpack_object *pa = ck_get(&f, "params");
     if (!pa || pa->type != MSGPACK_OBJECT_ARRAY || pa->via.array.size != (uint32_t)ps->n)
         FAIL("%s: checkpoint has %u parameters, the model has %d", path, pa && pa->type == MSGPACK_OBJECT_ARRAY ? pa->via.array.size : 0, ps->n);
-    kgm_hasher h;
-    kgm_hasher_init(&h);
-    if ((st = ck_config(path, &f, &p))) goto done;
-    {
-        /* the stored configuration must be intact: its hash is the recorded one */
-        kgm_run_config *stored = malloc(sizeof *stored);
-        if (!stored) {
-            st = KGM_ERR(KGM_ERR_NOMEM, "checkpoint configuration");
-            goto done;
-        }
-        memcpy(stored, p, sizeof *stored);
-        uint64_t sh = kgm_run_config_hash(stored);
-        free(stored);
-        if (sh != hsh->via.u64) FAIL("%s: the stored configuration is corrupted (hash mismatch)", path);
-        kgm_hasher_update(&h, &sh, sizeof sh);
-    }
     for (int32_t i = 0; i < ps->n; i++) {
         const msgpack_object *e = &pa->via.array.ptr[i];
         kgm_param *q = &ps->p[i];
@@ -329,10 +391,8 @@ kgm_status kgm_checkpoint_load(const char *path, kgm_trainer *tr, kgm_ckpt_state
             (int64_t)r->via.u64 != q->t.rows || (int64_t)c->via.u64 != q->t.cols || d->type != MSGPACK_OBJECT_BIN || d->via.bin.size != nb)
             FAIL("%s: parameter '%s' has a different shape or size", path, q->name);
         memcpy(q->t.data, d->via.bin.ptr, nb);
-        kgm_hasher_update(&h, d->via.bin.ptr, nb);
     }
     if ((st = ck_bin(path, &f, "best", ps->total * sizeof(float), &p, true))) goto done;
-    if (p) kgm_hasher_update(&h, p, ps->total * sizeof(float));
     if (p && best_out) memcpy(best_out, p, ps->total * sizeof(float));
     cs->has_best = p != NULL;
     kgm_optim *o = tr->opt;
@@ -345,22 +405,16 @@ kgm_status kgm_checkpoint_load(const char *path, kgm_trainer *tr, kgm_ckpt_state
     if ((p != NULL) != (o->m != NULL)) FAIL("%s: optimiser state does not match the configured optimiser", path);
     if (p) {
         memcpy(o->m, p, ps->total * sizeof(float));
-        kgm_hasher_update(&h, p, ps->total * sizeof(float));
     }
     if ((st = ck_bin(path, &f, "optim_v", ps->total * sizeof(float), &p, true))) goto done;
     if ((p != NULL) != (o->v != NULL)) FAIL("%s: optimiser state does not match the configured optimiser", path);
     if (p) {
         memcpy(o->v, p, ps->total * sizeof(float));
-        kgm_hasher_update(&h, p, ps->total * sizeof(float));
     }
     if ((st = ck_bin(path, &f, "rng", (size_t)(2 + tr->n_tasks) * sizeof(kgm_rng), &p, false))) goto done;
-    kgm_hasher_update(&h, p, (size_t)(2 + tr->n_tasks) * sizeof(kgm_rng));
     /* msgpack bin bodies carry no alignment: copy out, never read through a
      * struct pointer (UBSan: misaligned load). */
     const unsigned char *rngs = p;
-    const msgpack_object *ck = ck_get(&f, "checksum");
-    if (!ck || ck->type != MSGPACK_OBJECT_POSITIVE_INTEGER || ck->via.u64 != kgm_hasher_final(&h))
-        FAIL("%s: checkpoint checksum mismatch (corrupted file)", path);
     memcpy(&tr->rng_order, rngs, sizeof(kgm_rng));
     memcpy(&tr->rng_drop, rngs + sizeof(kgm_rng), sizeof(kgm_rng));
     for (int k = 0; k < tr->n_tasks; k++)

@@ -6,7 +6,7 @@
 
 /* ---- pointwise activations ------------------------------------------------- */
 
-enum { ACT_RELU, ACT_LEAKY, ACT_SIGMOID, ACT_TANH, ACT_EXP, ACT_SOFTPLUS };
+enum { ACT_RELU, ACT_LEAKY, ACT_SIGMOID, ACT_TANH, ACT_EXP, ACT_SOFTPLUS, ACT_ABS, ACT_LOG, ACT_SQRT, ACT_CLAMP };
 
 static inline float sigmoidf_stable(float x) {
     if (x >= 0) return 1.0f / (1.0f + expf(-x));
@@ -32,6 +32,11 @@ static void act_bw(kgm_tape *tp, kgm_node *n) {
         case ACT_SIGMOID: d = yd[i] * (1.0f - yd[i]); break;
         case ACT_TANH: d = 1.0f - yd[i] * yd[i]; break;
         case ACT_EXP: d = yd[i]; break;
+        case ACT_ABS: d = xd[i] > 0 ? 1.0f : (xd[i] < 0 ? -1.0f : 0.0f); break;
+        case ACT_LOG: d = 1.0f / xd[i]; break;
+        /* sqrt at 0 has an infinite slope: give 0 rather than poison the step */
+        case ACT_SQRT: d = yd[i] > 0 ? 0.5f / yd[i] : 0.0f; break;
+        case ACT_CLAMP: d = xd[i] >= slope && xd[i] <= n->farg[1] ? 1.0f : 0.0f; break;
         default: d = sigmoidf_stable(xd[i]); break;
         }
         dx[i] += dy[i] * d;
@@ -39,9 +44,34 @@ static void act_bw(kgm_tape *tp, kgm_node *n) {
     (void)tp;
 }
 
+/* log / sqrt outside their domain: an error naming the op and the value,
+ * before anything is recorded (a NaN would only surface steps later). */
+static kgm_status check_domain(const kgm_tensor *x, int kind, const char *name) {
+    int64_t N = kgm_tensor_numel(x);
+    for (int64_t i = 0; i < N; i++) {
+        float v = x->data[i];
+        if (kind == ACT_LOG ? !(v > 0.0f) : !(v >= 0.0f))
+            return KGM_ERR(KGM_ERR_NUMERIC, "%s: input (%d, %d) is %g at row %lld, column %lld (needs %s)", name,
+                           x->rows, x->cols, (double)v, (long long)(i / x->cols), (long long)(i % x->cols),
+                           kind == ACT_LOG ? "> 0" : ">= 0");
+    }
+    return KGM_OK;
+}
+
+static kgm_status act2(kgm_tape *tp, kgm_tensor *x, int kind, float slope, float hi, const char *name,
+                       kgm_tensor **out);
+
 static kgm_status act(kgm_tape *tp, kgm_tensor *x, int kind, float slope, const char *name,
                       kgm_tensor **out) {
+    return act2(tp, x, kind, slope, 0.0f, name, out);
+}
+
+/* Pointwise op `kind`; `slope` is leaky_relu's slope or clamp's lower bound,
+ * `hi` clamp's upper bound. */
+static kgm_status act2(kgm_tape *tp, kgm_tensor *x, int kind, float slope, float hi, const char *name,
+                       kgm_tensor **out) {
     KGM_CHECK_NOT_NULL(x, name);
+    if (kind == ACT_LOG || kind == ACT_SQRT) KGM_TRY(check_domain(x, kind, name));
     kgm_tensor *in[1] = {x};
     bool g;
     KGM_TRY(kgm_op_out(tp, x->rows, x->cols, in, 1, false, out, &g));
@@ -57,6 +87,10 @@ static kgm_status act(kgm_tape *tp, kgm_tensor *x, int kind, float slope, const 
         case ACT_SIGMOID: y[i] = sigmoidf_stable(v); break;
         case ACT_TANH: y[i] = tanhf(v); break;
         case ACT_EXP: y[i] = expf(v); break;
+        case ACT_ABS: y[i] = fabsf(v); break;
+        case ACT_LOG: y[i] = logf(v); break;
+        case ACT_SQRT: y[i] = sqrtf(v); break;
+        case ACT_CLAMP: y[i] = v < slope ? slope : (v > hi ? hi : v); break;
         default: y[i] = softplusf_stable(v); break;
         }
     }
@@ -65,6 +99,7 @@ static kgm_status act(kgm_tape *tp, kgm_tensor *x, int kind, float slope, const 
         KGM_TRY(kgm_tape_record(tp, act_bw, *out, in, 1, false, &nd));
         nd->iarg[0] = kind;
         nd->farg[0] = slope;
+        nd->farg[1] = hi;
     }
     return KGM_OK;
 }
@@ -86,6 +121,19 @@ kgm_status kgm_op_exp(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out) {
 }
 kgm_status kgm_op_softplus(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out) {
     return act(tp, x, ACT_SOFTPLUS, 0, "softplus", out);
+}
+kgm_status kgm_op_abs(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out) {
+    return act(tp, x, ACT_ABS, 0, "abs", out);
+}
+kgm_status kgm_op_log(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out) {
+    return act(tp, x, ACT_LOG, 0, "log", out);
+}
+kgm_status kgm_op_sqrt(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out) {
+    return act(tp, x, ACT_SQRT, 0, "sqrt", out);
+}
+kgm_status kgm_op_clamp(kgm_tape *tp, kgm_tensor *x, float lo, float hi, kgm_tensor **out) {
+    if (!(lo <= hi)) return KGM_ERR(KGM_ERR_ARG, "clamp: lower bound %g above upper bound %g", (double)lo, (double)hi);
+    return act2(tp, x, ACT_CLAMP, lo, hi, "clamp", out);
 }
 
 /* ---- softmax ----------------------------------------------------------------- */

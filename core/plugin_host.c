@@ -259,6 +259,11 @@ static int64_t h_count(kgm_task_ctx *ctx, kgm_count_kind what) {
     return ctx->backend.count(ctx->backend.self, ctx, what);
 }
 
+/* Bytes of a kgm_batch that the calling plugin's struct has. */
+static size_t plugin_batch_size(const kgm_task_ctx *ctx) {
+    return kgm_abi_batch_size(ctx->plugin->desc.abi_minor);
+}
+
 static kgm_status h_split_rows(kgm_task_ctx *ctx, kgm_split_id split, kgm_batch *out) {
     NEED_BACKEND(ctx, split_rows);
     if (!out) return KGM_ERR(KGM_ERR_ARG, "split_rows: output is NULL");
@@ -268,12 +273,13 @@ static kgm_status h_split_rows(kgm_task_ctx *ctx, kgm_split_id split, kgm_batch 
     memset(&b, 0, sizeof b);
     b.struct_size = sizeof b;
     KGM_TRY(ctx->backend.split_rows(ctx->backend.self, ctx, split, &b));
-    b.struct_size = sizeof b;
+    /* `out` is the plugin's kgm_batch, which may be an older, smaller one:
+     * write only the prefix its minor defines (not sizeof(kgm_batch)). */
+    size_t n = plugin_batch_size(ctx);
+    b.struct_size = (uint32_t)n;
     b.split = split;
     b.h = NULL;
-    /* ABI 1.0: the plugin's kgm_batch is this size; a later minor must copy
-     * only the prefix known to the plugin's abi_minor. */
-    memcpy(out, &b, sizeof b);
+    memcpy(out, &b, n);
     return KGM_OK;
 }
 
@@ -316,6 +322,13 @@ static kgm_status h_represent(kgm_task_ctx *ctx, kgm_tape *tp, const kgm_batch *
     NEED_BACKEND(ctx, represent);
     if (!b || !h) return KGM_ERR(KGM_ERR_ARG, "represent: batch or output is NULL");
     *h = NULL;
+    /* The plugin's batch may be an older, smaller struct: the backend reads
+     * a host-sized copy whose fields past the plugin's prefix are zero. */
+    kgm_batch hb;
+    memset(&hb, 0, sizeof hb);
+    memcpy(&hb, b, plugin_batch_size(ctx));
+    hb.struct_size = sizeof hb;
+    b = &hb;
     KGM_TRY(ctx->backend.represent(ctx->backend.self, ctx, tp, b, h));
     if (!*h || (*h)->rows != b->n)
         return KGM_ERR(KGM_ERR_STATE, "task '%s': backend represent() returned %d rows for a batch of %d",
@@ -491,6 +504,12 @@ static const kgm_host_api host_api = {
     .op_margin_ranking = kgm_op_margin_ranking,
     .metrics = &metrics_api,
     .gradcheck = h_gradcheck,
+    /* ABI 1.1 */
+    .op_mixture = kgm_op_mixture,
+    .op_abs = kgm_op_abs,
+    .op_log = kgm_op_log,
+    .op_sqrt = kgm_op_sqrt,
+    .op_clamp = kgm_op_clamp,
 };
 
 const kgm_host_api *kgm_host_api_get(void) { return &host_api; }

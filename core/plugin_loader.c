@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -285,19 +286,38 @@ static kgm_status validate_desc(const char *path, const kgm_task_plugin *d) {
     return KGM_OK;
 }
 
-kgm_status kgm_plugin_load_file(const char *path, kgm_plugin **out) {
-    *out = NULL;
-    if (!path || !*path) return KGM_ERR(KGM_ERR_ARG, "plugin path is empty");
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return KGM_ERR(KGM_ERR_IO, "%s: cannot open plugin: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode)) return KGM_ERR(KGM_ERR_IO, "%s: cannot open plugin: not a regular file", path);
+/* The ABI checks on the descriptor's three leading words, the only ones read
+ * before them. */
+static kgm_status check_abi(const char *path, const kgm_task_plugin *d) {
+    if (d->abi_major != KGM_ABI_MAJOR)
+        return KGM_ERR(KGM_ERR_ABI,
+                       "%s: plugin ABI mismatch: the plugin was built for ABI %u.%u, this host implements ABI %d.%d "
+                       "(rebuild the plugin against this kgmtl's plugin.h)",
+                       path, d->abi_major, d->abi_minor, KGM_ABI_MAJOR, KGM_ABI_MINOR);
+    /* A newer minor may hand the host structs (kgm_batch) larger than the
+     * host's own and expect members the host table lacks. */
+    if (d->abi_minor > KGM_ABI_MINOR)
+        return KGM_ERR(KGM_ERR_ABI,
+                       "%s: plugin ABI too new: the plugin was built for ABI %u.%u, this host implements ABI %d.%d "
+                       "(upgrade kgmtl, or rebuild the plugin against this kgmtl's plugin.h)",
+                       path, d->abi_major, d->abi_minor, KGM_ABI_MAJOR, KGM_ABI_MINOR);
+    if (d->struct_size < KGM_TASK_PLUGIN_MIN_SIZE)
+        return KGM_ERR(KGM_ERR_ABI,
+                       "%s: truncated plugin descriptor: struct_size is %u bytes, an ABI %d.0 descriptor has at "
+                       "least %zu",
+                       path, d->struct_size, KGM_ABI_MAJOR, (size_t)KGM_TASK_PLUGIN_MIN_SIZE);
+    return KGM_OK;
+}
 
+/* dlopen, kgm_task_entry, ABI checks and validation; stage bytes go to
+ * stage_fd (-1 in the host, the pipe in a probe child). */
+static kgm_status load_here(const char *path, int stage_fd, kgm_plugin **out) {
     /* dlopen searches the library path for names without a slash. */
     char *dlpath = malloc(strlen(path) + 3);
     if (!dlpath) return KGM_ERR(KGM_ERR_NOMEM, "plugin path");
     sprintf(dlpath, "%s%s", strchr(path, '/') ? "" : "./", path);
     dlerror();
+    kgm_plugin_probe_stage(stage_fd, KGM_PROBE_DLOPEN);
     void *h = dlopen(dlpath, RTLD_NOW | RTLD_LOCAL);
     free(dlpath);
     if (!h) {
@@ -318,27 +338,15 @@ kgm_status kgm_plugin_load_file(const char *path, kgm_plugin **out) {
                      KGM_TASK_ENTRY_SYMBOL);
         goto fail;
     }
+    kgm_plugin_probe_stage(stage_fd, KGM_PROBE_ENTRY);
     const kgm_task_plugin *d = entry(kgm_host_api_get());
+    kgm_plugin_probe_stage(stage_fd, KGM_PROBE_DESC);
     if (!d) {
         st = KGM_ERR(KGM_ERR_PLUGIN, "%s: %s() returned NULL (the plugin refused to load)", path,
                      KGM_TASK_ENTRY_SYMBOL);
         goto fail;
     }
-    /* Only the three leading words are read before these checks. */
-    if (d->abi_major != KGM_ABI_MAJOR) {
-        st = KGM_ERR(KGM_ERR_ABI,
-                     "%s: plugin ABI mismatch: the plugin was built for ABI %u.%u, this host implements ABI %d.%d "
-                     "(rebuild the plugin against this kgmtl's plugin.h)",
-                     path, d->abi_major, d->abi_minor, KGM_ABI_MAJOR, KGM_ABI_MINOR);
-        goto fail;
-    }
-    if (d->struct_size < KGM_TASK_PLUGIN_MIN_SIZE) {
-        st = KGM_ERR(KGM_ERR_ABI,
-                     "%s: truncated plugin descriptor: struct_size is %u bytes, an ABI %d.0 descriptor has at "
-                     "least %zu",
-                     path, d->struct_size, KGM_ABI_MAJOR, (size_t)KGM_TASK_PLUGIN_MIN_SIZE);
-        goto fail;
-    }
+    if ((st = check_abi(path, d))) goto fail;
     kgm_plugin *pl = calloc(1, sizeof *pl);
     if (!pl) {
         st = KGM_ERR(KGM_ERR_NOMEM, "plugin");
@@ -366,10 +374,30 @@ fail:
     return st;
 }
 
+/* What a probe child runs: the same load, its outcome thrown away. */
+static void probe_child(const char *path, int stage_fd) {
+    kgm_plugin *pl = NULL;
+    (void)load_here(path, stage_fd, &pl);
+}
+
+kgm_status kgm_plugin_load_file(const char *path, kgm_plugin **out) {
+    *out = NULL;
+    if (!path || !*path) return KGM_ERR(KGM_ERR_ARG, "plugin path is empty");
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return KGM_ERR(KGM_ERR_IO, "%s: cannot open plugin: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return KGM_ERR(KGM_ERR_IO, "%s: cannot open plugin: not a regular file", path);
+    /* First in a child: a plugin that crashes, exits or hangs while loading
+     * must not take the host (a whole sweep) with it. */
+    KGM_TRY(kgm_plugin_probe(path, probe_child, KGM_PLUGIN_PROBE_TIMEOUT));
+    return load_here(path, -1, out);
+}
+
 void kgm_plugin_close(kgm_plugin *pl) {
     if (!pl) return;
     if (pl->handle) dlclose(pl->handle);
     free(pl->path);
+    free(pl->shadows);
     free(pl);
 }
 
@@ -381,6 +409,26 @@ static bool ends_with(const char *s, const char *suf) {
 static bool file_exists(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* A later directory of the path with the same <name>.so: the file loaded
+ * from dir `found` hides it. Recorded in pl->shadows and warned about, since
+ * e.g. a plugin named like a built-in silently replaces it otherwise. */
+static kgm_status note_shadowed(const kgm_plugin_path *sp, int32_t found, const char *name, kgm_plugin *pl) {
+    for (int32_t j = found + 1; j < sp->n; j++) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s.so", sp->dirs[j], name);
+        if (!file_exists(p)) continue;
+        pl->shadows = xstrdup(p);
+        if (!pl->shadows) {
+            kgm_plugin_close(pl);
+            return KGM_ERR(KGM_ERR_NOMEM, "plugin");
+        }
+        fprintf(stderr, "kgmtl: warning: plugin '%s' is loaded from %s, which shadows %s (earlier directories of "
+                        "the plugin path win)\n", name, pl->path, p);
+        break;
+    }
+    return KGM_OK;
 }
 
 kgm_status kgm_plugin_open(const kgm_plugin_path *sp, const char *name, kgm_plugin **out) {
@@ -405,6 +453,7 @@ kgm_status kgm_plugin_open(const kgm_plugin_path *sp, const char *name, kgm_plug
             *out = NULL;
         }
         free(p);
+        if (!st) st = note_shadowed(sp, i, name, *out);
         return st;
     }
     /* Not found: say where we looked and suggest a close name. */

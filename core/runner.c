@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kgmtl/checkpoint.h"
 #include "kgmtl/progress.h"
+#include "kgmtl/rundir.h"
 
 /* The one piece of process state: which signal asked the sweep to stop.
  * A signal handler can do nothing else safely. */
@@ -57,21 +59,11 @@ static kgm_status mkdir_p(const char *path) {
     return KGM_OK;
 }
 
-/* Write `text` to dir/name through a temporary file and rename (atomic). */
+/* Write `text` to dir/name atomically. */
 static kgm_status write_atomic(const char *dir, const char *name, const char *text) {
-    char p[KGM_PATH + 64], tmp[KGM_PATH + 96];
+    char p[KGM_PATH + 64];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", p, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return KGM_ERR(KGM_ERR_IO, "%s: %s", tmp, strerror(errno));
-    fputs(text, f);
-    bool bad = ferror(f) != 0;
-    if (fclose(f) != 0 || bad || rename(tmp, p) != 0) {
-        kgm_status st = KGM_ERR(KGM_ERR_IO, "%s: %s", p, strerror(errno));
-        unlink(tmp);
-        return st;
-    }
-    return KGM_OK;
+    return kgm_rundir_write_atomic(p, text, strlen(text));
 }
 
 static void write_failed(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -100,13 +92,39 @@ static bool selected(const kgm_plan_run *r, const char *only) {
     return fnmatch(only, r->group, 0) == 0 || fnmatch(only, gs, 0) == 0;
 }
 
-static const char *run_state(const kgm_plan_run *r, const kgm_runner_opts *o) {
-    if (!selected(r, o ? o->only : NULL)) return "skip (--only)";
-    if (file_exists(r->dir, "DONE")) return "done";
-    if (file_exists(r->dir, "FAILED")) return "failed";
-    if (file_exists(r->dir, "last.ckpt") || file_exists(r->dir, "metrics.csv")) return "partial";
-    return "pending";
+/* The configuration hash a run's DONE must record: of the run as the
+ * manifest defines it (before the runner fills in a default thread count,
+ * which depends on -j and on how many runs are left). */
+static kgm_status plan_hash(const kgm_manifest *m, int32_t i, kgm_run_config *cfg, uint64_t *out) {
+    KGM_TRY(kgm_manifest_materialize(m, i, cfg));
+    *out = kgm_run_config_hash(cfg);
+    return KGM_OK;
 }
+
+typedef enum { RS_UNSELECTED, RS_PENDING, RS_PARTIAL, RS_FAILED, RS_DONE, RS_STALE } run_state_id;
+
+/* Where run i stands. A DONE that does not verify (another configuration,
+ * damaged files) is RS_STALE with the reason in `why`. */
+static run_state_id classify(const kgm_manifest *m, int32_t i, const kgm_runner_opts *o, kgm_run_config *cfg,
+                             char *why, size_t n) {
+    const kgm_plan_run *r = &kgm_manifest_plan(m)->runs[i];
+    why[0] = '\0';
+    if (!selected(r, o ? o->only : NULL)) return RS_UNSELECTED;
+    if (file_exists(r->dir, "DONE")) {
+        uint64_t h = 0;
+        kgm_status st = plan_hash(m, i, cfg, &h);
+        if (st == KGM_OK) st = kgm_rundir_check_done(r->dir, h);
+        if (st == KGM_OK) return RS_DONE;
+        snprintf(why, n, "%s", kgm_diag_strip_source(kgm_error_message()));
+        return RS_STALE;
+    }
+    if (file_exists(r->dir, "FAILED")) return RS_FAILED;
+    if (file_exists(r->dir, "last.ckpt") || file_exists(r->dir, "metrics.csv")) return RS_PARTIAL;
+    return RS_PENDING;
+}
+
+static const char *const state_word[] = {"skip (--only)", "pending", "partial", "failed", "done",
+                                         "done, NOT reusable"};
 
 void kgm_runner_print_plan(const kgm_manifest *m, const kgm_runner_opts *o, FILE *f) {
     const kgm_plan *p = kgm_manifest_plan(m);
@@ -125,13 +143,17 @@ void kgm_runner_print_plan(const kgm_manifest *m, const kgm_runner_opts *o, FILE
     }
     if (gw > 64) gw = 64;
     fprintf(f, "  %4s  %-*s  %6s  %s\n", "#", gw, "group", "seed", "state");
+    kgm_run_config *cfg = malloc(sizeof *cfg);
+    char why[512];
     const int32_t limit = 200;
     for (int32_t i = 0; i < p->n_runs && i < limit; i++) {
         const kgm_plan_run *r = &p->runs[i];
-        fprintf(f, "  %4d  %-*.*s  %6llu  %s%s\n", i + 1, gw, gw, r->group, (unsigned long long)r->seed, run_state(r, o),
+        fprintf(f, "  %4d  %-*.*s  %6llu  %s%s\n", i + 1, gw, gw, r->group, (unsigned long long)r->seed,
+                cfg ? state_word[classify(m, i, o, cfg, why, sizeof why)] : "?",
                 r->baseline && p->n_points > 1 && i == 0 ? "  (baseline)" : "");
     }
     if (p->n_runs > limit) fprintf(f, "  ... %d more\n", p->n_runs - limit);
+    free(cfg);
 }
 
 /* TSV fields may not hold tabs or newlines. */
@@ -181,6 +203,19 @@ static kgm_status write_sweep(const kgm_manifest *m, kgm_run_config *cfg) {
     return st;
 }
 
+/* The thread count a run gets when the manifest leaves it to the runner. A
+ * continued run keeps the one it started with: the checkpoint's configuration
+ * hash includes it (results are bit-identical per thread count), and the
+ * default depends on -j and on how many runs are left. */
+static int32_t continued_threads(const kgm_plan_run *r, const kgm_runner_opts *o, int32_t threads) {
+    char p[KGM_PATH + 32];
+    snprintf(p, sizeof p, "%s/last.ckpt", r->dir);
+    kgm_run_config *old = o->resume && file_exists(r->dir, "last.ckpt") ? malloc(sizeof *old) : NULL;
+    if (old && kgm_checkpoint_read_config(p, old) == KGM_OK && old->train.threads > 0) threads = old->train.threads;
+    free(old); /* an unreadable checkpoint: the trainer reports it */
+    return threads;
+}
+
 /* The child: never returns. */
 static _Noreturn void child_main(const kgm_manifest *m, int32_t i, const kgm_runner_opts *o, bool redirect,
                                  int32_t threads) {
@@ -198,9 +233,10 @@ static _Noreturn void child_main(const kgm_manifest *m, int32_t i, const kgm_run
         }
     }
     kgm_run_config *cfg = malloc(sizeof *cfg);
-    kgm_status st = cfg ? kgm_manifest_materialize(m, i, cfg) : KGM_ERR(KGM_ERR_NOMEM, "out of memory");
+    uint64_t hash = 0;
+    kgm_status st = cfg ? plan_hash(m, i, cfg, &hash) : KGM_ERR(KGM_ERR_NOMEM, "out of memory");
     if (st == KGM_OK) {
-        if (cfg->train.threads == 0) cfg->train.threads = threads;
+        if (cfg->train.threads == 0) cfg->train.threads = continued_threads(r, o, threads);
         kgm_train_opts to;
         memset(&to, 0, sizeof to);
         to.resume = o->resume;
@@ -209,18 +245,115 @@ static _Noreturn void child_main(const kgm_manifest *m, int32_t i, const kgm_run
         kgm_train_result *res = calloc(1, sizeof *res);
         st = res ? o->work(o->work_user, cfg, &to, res) : KGM_ERR(KGM_ERR_NOMEM, "out of memory");
         free(res);
+        /* DONE with the manifest-level hash a resume checks (the trainer's
+         * own DONE hashed the configuration with the thread count filled in) */
+        if (st == KGM_OK) st = kgm_rundir_write_done(r->dir, hash);
     }
     if (st != KGM_OK) {
         const char *msg = kgm_error_message();
         write_failed(r->dir, "%s: %s", kgm_status_str(st), msg[0] ? msg : "(no message)");
         fprintf(stderr, "run %s seed %llu failed: %s\n", r->group, (unsigned long long)r->seed, msg);
-    } else if (!file_exists(r->dir, "DONE")) {
-        write_atomic(r->dir, "DONE", "ok\n");
     }
     free(cfg);
     fflush(stdout);
     fflush(stderr);
     _exit(st == KGM_OK ? 0 : 1);
+}
+
+/* The runs this invocation runs, with each run's state and the
+ * configuration hash its DONE must record. */
+typedef struct {
+    int32_t *run, n;      /* plan indices to run, in plan order */
+    uint8_t *state;       /* run_state_id per plan run */
+    uint64_t *hash;       /* per plan run (selected runs only) */
+    int32_t n_existing, n_stale;
+} sweep_todo;
+
+static void todo_free(sweep_todo *t) {
+    free(t->run);
+    free(t->state);
+    free(t->hash);
+}
+
+/* Print the finished runs that cannot be reused, with the reason. */
+static void list_stale(const kgm_manifest *m, const kgm_runner_opts *o, const sweep_todo *t, FILE *out) {
+    const kgm_plan *p = kgm_manifest_plan(m);
+    kgm_run_config *cfg = malloc(sizeof *cfg);
+    char why[512];
+    for (int32_t i = 0; cfg && i < p->n_runs; i++)
+        if (t->state[i] == RS_STALE && classify(m, i, o, cfg, why, sizeof why) == RS_STALE)
+            fprintf(out, "  not reusable: %s/seed-%llu: %s\n", p->runs[i].group, (unsigned long long)p->runs[i].seed, why);
+    free(cfg);
+}
+
+static kgm_status plan_todo(const kgm_manifest *m, const kgm_runner_opts *o, kgm_sweep_stats *s, sweep_todo *t,
+                            FILE *out) {
+    const kgm_plan *p = kgm_manifest_plan(m);
+    size_t n = (size_t)(p->n_runs ? p->n_runs : 1);
+    memset(t, 0, sizeof *t);
+    t->run = malloc(n * sizeof *t->run);
+    t->state = calloc(n, 1);
+    t->hash = calloc(n, sizeof *t->hash);
+    kgm_run_config *cfg = malloc(sizeof *cfg);
+    kgm_status st = t->run && t->state && t->hash && cfg ? KGM_OK : KGM_ERR(KGM_ERR_NOMEM, "out of memory");
+    char why[512];
+    for (int32_t i = 0; i < p->n_runs && st == KGM_OK; i++) {
+        run_state_id rs = classify(m, i, o, cfg, why, sizeof why);
+        t->state[i] = (uint8_t)rs;
+        if (rs == RS_UNSELECTED) continue;
+        s->selected++;
+        if ((st = plan_hash(m, i, cfg, &t->hash[i]))) break;
+        if (rs != RS_PENDING) t->n_existing++;
+        if (rs == RS_STALE) t->n_stale++;
+        if (rs == RS_DONE && o->resume) {
+            s->skipped++;
+            continue;
+        }
+        if (rs == RS_STALE && !o->rerun_changed) continue; /* refused below, never re-run in place */
+        t->run[t->n++] = i;
+    }
+    free(cfg);
+    if (st != KGM_OK) todo_free(t);
+    else if (t->n_stale && o->resume) list_stale(m, o, t, out);
+    return st;
+}
+
+/* Without --resume nothing that exists is touched; with it, finished runs
+ * that do not verify are not reused, and not redone without --rerun-changed. */
+static kgm_status refuse_existing(const kgm_manifest *m, const kgm_runner_opts *o, const sweep_todo *t, FILE *out) {
+    const kgm_plan *p = kgm_manifest_plan(m);
+    kgm_status st = KGM_OK;
+    if (t->n_existing && !o->resume)
+        st = KGM_ERR(KGM_ERR_STATE,
+                     "%d run%s in %s already %s results: pass --resume to continue the sweep (finished runs are "
+                     "skipped), or remove the directory",
+                     t->n_existing, t->n_existing == 1 ? "" : "s", p->output, t->n_existing == 1 ? "has" : "have");
+    else if (t->n_stale && !o->rerun_changed)
+        st = KGM_ERR(KGM_ERR_STATE,
+                     "%d finished run%s in %s cannot be reused (listed above: the configuration changed or the files "
+                     "do not verify); nothing was run. Write to a new output folder (--output DIR), or pass "
+                     "--rerun-changed to move those run folders to %s/.superseded/ and run them again",
+                     t->n_stale, t->n_stale == 1 ? "" : "s", p->output, p->output);
+    else if (o->rerun_changed && !t->n_stale)
+        fprintf(out, "--rerun-changed: every finished run matches the manifest; none is run again\n");
+    return st;
+}
+
+/* Move a run folder to OUTPUT/.superseded/REL.N (first free N): a run that
+ * starts over never overwrites or deletes what an earlier run wrote. */
+static kgm_status move_aside(const kgm_plan *p, const kgm_plan_run *r, const char *why, FILE *out) {
+    char dst[2 * KGM_PATH + 64], parent[2 * KGM_PATH + 64];
+    if (snprintf(parent, sizeof parent, "%s/.superseded/%s", p->output, r->rel) >= KGM_PATH - 16)
+        return KGM_ERR(KGM_ERR_IO, "%s/.superseded/%s: path too long to move %s aside", p->output, r->rel, r->dir);
+    *strrchr(parent, '/') = '\0';
+    KGM_TRY(mkdir_p(parent));
+    struct stat sb;
+    int k = 1;
+    do snprintf(dst, sizeof dst, "%s/.superseded/%s.%d", p->output, r->rel, k++);
+    while (lstat(dst, &sb) == 0);
+    if (rename(r->dir, dst) != 0) return KGM_ERR(KGM_ERR_IO, "cannot move %s to %s: %s", r->dir, dst, strerror(errno));
+    fprintf(out, "moved %s (%s) to %s; it runs again from scratch\n", r->rel, why, dst);
+    return KGM_OK;
 }
 
 typedef struct {
@@ -240,38 +373,17 @@ kgm_status kgm_runner_run(const kgm_manifest *m, const kgm_runner_opts *opts, kg
     s->total = p->n_runs;
     if (!o.work && !o.dry_run) return KGM_ERR(KGM_ERR_ARG, "the runner needs a work function");
 
-    /* what to run */
-    int32_t *todo = malloc((size_t)(p->n_runs ? p->n_runs : 1) * sizeof *todo);
-    if (!todo) return KGM_ERR(KGM_ERR_NOMEM, "out of memory");
-    int32_t n_todo = 0, n_existing = 0;
-    for (int32_t i = 0; i < p->n_runs; i++) {
-        const kgm_plan_run *r = &p->runs[i];
-        if (!selected(r, o.only)) continue;
-        s->selected++;
-        bool done = file_exists(r->dir, "DONE");
-        bool any = done || file_exists(r->dir, "FAILED") || file_exists(r->dir, "last.ckpt") ||
-                   file_exists(r->dir, "metrics.csv");
-        if (any) n_existing++;
-        if (done && o.resume) {
-            s->skipped++;
-            continue;
-        }
-        todo[n_todo++] = i;
-    }
+    sweep_todo t;
+    kgm_status st = plan_todo(m, &o, s, &t, out);
+    if (st != KGM_OK) return st;
     kgm_runner_print_plan(m, &o, out);
     if (o.dry_run) {
-        fprintf(out, "dry run: %d of %d runs would run%s\n", n_todo, p->n_runs, o.resume ? "" : " (without --resume)");
-        free(todo);
+        fprintf(out, "dry run: %d of %d runs would run%s\n", t.n, p->n_runs, o.resume ? "" : " (without --resume)");
+        todo_free(&t);
         return KGM_OK;
     }
-    if (n_existing && !o.resume) {
-        free(todo);
-        return KGM_ERR(KGM_ERR_STATE,
-                       "%d run%s in %s already %s results: pass --resume to continue the sweep (finished runs are "
-                       "skipped), or remove the directory",
-                       n_existing, n_existing == 1 ? "" : "s", p->output, n_existing == 1 ? "has" : "have");
-    }
-    kgm_status st = mkdir_p(p->output);
+    st = refuse_existing(m, &o, &t, out);
+    if (st == KGM_OK) st = mkdir_p(p->output);
     /* one sweep per output directory at a time (released when the process ends) */
     int lock_fd = -1;
     if (st == KGM_OK) {
@@ -282,16 +394,21 @@ kgm_status kgm_runner_run(const kgm_manifest *m, const kgm_runner_opts *opts, kg
         else if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
             st = KGM_ERR(KGM_ERR_STATE, "another kgmtl run is already writing to %s", p->output);
     }
+    /* only now, holding the lock: old run folders that are started over go aside */
+    for (int32_t k = 0; k < t.n && st == KGM_OK; k++)
+        if (t.state[t.run[k]] == RS_STALE || (t.state[t.run[k]] == RS_FAILED && o.retry_failed))
+            st = move_aside(p, &p->runs[t.run[k]], t.state[t.run[k]] == RS_STALE ? "not reusable" : "failed", out);
     kgm_run_config *cfg = st == KGM_OK ? malloc(sizeof *cfg) : NULL;
     if (st == KGM_OK && !cfg) st = KGM_ERR(KGM_ERR_NOMEM, "out of memory");
     if (st == KGM_OK) st = write_sweep(m, cfg);
     free(cfg);
-    for (int32_t k = 0; k < n_todo && st == KGM_OK; k++) st = mkdir_p(p->runs[todo[k]].dir);
+    for (int32_t k = 0; k < t.n && st == KGM_OK; k++) st = mkdir_p(p->runs[t.run[k]].dir);
     if (st != KGM_OK) {
         if (lock_fd >= 0) close(lock_fd);
-        free(todo);
+        todo_free(&t);
         return st;
     }
+    int32_t *todo = t.run, n_todo = t.n;
 
     int32_t cores = kgm_runner_cores();
     int32_t jobs = o.jobs < n_todo ? o.jobs : (n_todo ? n_todo : 1);
@@ -305,7 +422,7 @@ kgm_status kgm_runner_run(const kgm_manifest *m, const kgm_runner_opts *opts, kg
     slot *slots = calloc((size_t)jobs, sizeof *slots);
     if (!slots) {
         close(lock_fd);
-        free(todo);
+        todo_free(&t);
         return KGM_ERR(KGM_ERR_NOMEM, "out of memory");
     }
     struct sigaction sa, old_int, old_term;
@@ -326,6 +443,8 @@ kgm_status kgm_runner_run(const kgm_manifest *m, const kgm_runner_opts *opts, kg
             char failed_path[KGM_PATH + 16];
             snprintf(failed_path, sizeof failed_path, "%s/FAILED", r->dir);
             unlink(failed_path); /* a retried run starts clean */
+            snprintf(failed_path, sizeof failed_path, "%s/DONE", r->dir);
+            unlink(failed_path); /* success is a DONE this process writes */
             fprintf(out, "[%d/%d] start  %s seed %llu%s\n", s->skipped + finished + running + 1, s->selected, r->group,
                     (unsigned long long)r->seed,
                     o.resume && file_exists(r->dir, "last.ckpt") ? " (resuming)" : "");
@@ -366,14 +485,21 @@ kgm_status kgm_runner_run(const kgm_manifest *m, const kgm_runner_opts *opts, kg
         double dt = kgm_now() - slots[k].t0;
         slots[k].pid = 0;
         running--;
-        bool ok = WIFEXITED(wst) && WEXITSTATUS(wst) == 0;
+        /* success is the run's DONE, not the exit status: a plugin that
+         * calls exit(0) half-way leaves status 0 and no results */
+        bool exit0 = WIFEXITED(wst) && WEXITSTATUS(wst) == 0;
+        bool ok = exit0 && kgm_rundir_check_done(r->dir, t.hash[slots[k].run]) == KGM_OK;
         bool interrupted = stop_signal && WIFSIGNALED(wst) && (WTERMSIG(wst) == SIGINT || WTERMSIG(wst) == SIGTERM);
         const char *word = "ok";
         if (interrupted) {
             word = "stopped";
         } else if (!ok) {
             word = "FAILED";
-            if (WIFSIGNALED(wst))
+            if (exit0)
+                write_failed(r->dir, "the run's process exited with status 0 before the run finished (%s): a plugin or "
+                             "library called exit()? see run.log / console.log in this directory",
+                             kgm_diag_strip_source(kgm_error_message()));
+            else if (WIFSIGNALED(wst))
                 write_failed(r->dir, "killed by signal %d (%s); see run.log / console.log in this directory",
                              WTERMSIG(wst), strsignal(WTERMSIG(wst)));
             else if (!file_exists(r->dir, "FAILED"))
@@ -416,7 +542,7 @@ kgm_status kgm_runner_run(const kgm_manifest *m, const kgm_runner_opts *opts, kg
     s->interrupted = stop_signal != 0;
     close(lock_fd);
     free(slots);
-    free(todo);
+    todo_free(&t);
     if (st != KGM_OK) return st;
     char d[32];
     fmt_duration(d, sizeof d, s->seconds);

@@ -15,6 +15,7 @@
 #include "checkpoint_internal.h"
 #include "kgmtl/kgmtl.h"
 #include "kgmtl/rng.h"
+#include "kgmtl/rundir.h"
 #include "trainer_internal.h"
 
 /* ---- small utilities ----------------------------------------------------------- */
@@ -44,24 +45,6 @@ static void sb_add(sbuf *b, const char *fmt, ...) {
     }
 }
 
-/* Temp file + rename: readers never see a half-written file. (Checkpoints,
- * the files a resume depends on, are fsync'ed by checkpoint.c; logs are not,
- * to keep epochs cheap.) */
-static kgm_status write_atomic(const char *path, const char *data, size_t n) {
-    char tmp[KGM_PATH + 16];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return KGM_ERR(KGM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    bool ok = fwrite(data, 1, n, f) == n;
-    ok = fflush(f) == 0 && ok;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return KGM_ERR(KGM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-    }
-    return KGM_OK;
-}
-
 /* Flush a finished file to disk (end of run). */
 static void fsync_path(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -81,29 +64,6 @@ static kgm_status mkdir_p(const char *path) {
         }
     if (mkdir(buf, 0755) != 0 && errno != EEXIST) return KGM_ERR(KGM_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
     return KGM_OK;
-}
-
-/* Keep the lines of an existing CSV whose first field (epoch or step) is <= max. */
-static void sb_load_csv(sbuf *b, const char *path, int64_t max_key, int key_field) {
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    char line[4096];
-    bool first = true;
-    while (fgets(line, sizeof line, f)) {
-        if (first) {
-            first = false;
-            continue; /* header is re-added */
-        }
-        const char *p = line;
-        for (int k = 0; k < key_field && p; k++) {
-            p = strchr(p, ',');
-            if (p) p++;
-        }
-        if (!p) continue;
-        long long key = strtoll(p, NULL, 10);
-        if (key <= max_key) sb_add(b, "%s", line);
-    }
-    fclose(f);
 }
 
 static void out_path(char *buf, size_t n, const kgm_run_config *cfg, const char *name) {
@@ -294,7 +254,7 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
         t->spec = sp;
         t->slot = -1;
         t->batch = sp->batch_size > 0 ? sp->batch_size : cfg->train.batch_size;
-        KGM_TRY(kgm_plugin_open(&tr->sp, sp->plugin, &t->pl));
+        KGM_TRY(kgm_plugin_open(&tr->sp, opts && opts->plugin_files[k] ? opts->plugin_files[k] : sp->plugin, &t->pl));
         kgm_opt_kv kv[KGM_MAX_TASK_OPTS];
         for (int i = 0; i < sp->n_opts; i++) kv[i] = (kgm_opt_kv){sp->opts[i].key, sp->opts[i].value, sp->opts[i].where[0] ? sp->opts[i].where : NULL};
         kgm_task_backend be = kgm_trainer_backend;
@@ -719,6 +679,63 @@ static int32_t find_select(const kgm_trainer *tr, int metric_of[KGM_MAX_TASKS], 
     return 0;
 }
 
+/* The rows of a run's CSV up to `epoch` into b, without test rows (a run
+ * that was stopped after its test evaluation evaluates again). They must
+ * reach `epoch`: a file cut at a row boundary would lose the last epochs. */
+static kgm_status load_rows(sbuf *b, const kgm_run_config *cfg, const char *name, kgm_csv_kind kind, int32_t epoch) {
+    char path[KGM_PATH + 64], *rows = NULL;
+    int64_t last = 0;
+    out_path(path, sizeof path, cfg, name);
+    KGM_TRY(kgm_rundir_read_csv(path, kind, epoch, &rows, NULL, &last));
+    for (char *line = rows, *next; line && *line; line = next) {
+        next = strchr(line, '\n') + 1; /* every row read ends in a newline */
+        const char *split = strchr(line, ',') + 1;
+        if (kind == KGM_CSV_METRICS && strncmp(split, "test,", 5) == 0) continue;
+        sb_add(b, "%.*s", (int)(next - line), line);
+    }
+    free(rows);
+    if (last < epoch)
+        return KGM_ERR(KGM_ERR_FORMAT, "%s: the rows end at epoch %lld, last.ckpt is after epoch %d (the file was cut short)",
+                       path, (long long)last, epoch);
+    return KGM_OK;
+}
+
+/* Continue a run from its files, each verified: last.ckpt (checksum), the
+ * metrics and weights rows up to its epoch, and best.ckpt when an epoch
+ * improved the selection metric (that epoch wrote it). */
+static kgm_status resume_from(kgm_trainer *tr, const kgm_run_config *cfg, kgm_ckpt_state *cs, float *best, sbuf *mcsv,
+                              sbuf *wcsv) {
+    char path[KGM_PATH + 64];
+    out_path(path, sizeof path, cfg, "last.ckpt");
+    KGM_TRY(kgm_checkpoint_load(path, tr, cs, best));
+    tr->step = cs->step;
+    if (isfinite(cs->best_value)) {
+        kgm_ckpt_info bi;
+        out_path(path, sizeof path, cfg, "best.ckpt");
+        KGM_TRY(kgm_checkpoint_info(path, &bi));
+        if (bi.config_hash != kgm_run_config_hash(cfg) || bi.epoch != cs->best_epoch)
+            return KGM_ERR(KGM_ERR_FORMAT, "%s: holds epoch %d%s, last.ckpt says the best epoch is %d", path, bi.epoch,
+                           bi.config_hash != kgm_run_config_hash(cfg) ? " of another configuration" : "", cs->best_epoch);
+    }
+    KGM_TRY(load_rows(mcsv, cfg, "metrics.csv", KGM_CSV_METRICS, cs->epoch));
+    return load_rows(wcsv, cfg, "weights.csv", KGM_CSV_WEIGHTS, cs->epoch);
+}
+
+/* resolved.yaml again, now with the plugin files the tasks were loaded from. */
+static kgm_status write_resolved(const kgm_trainer *tr, const kgm_run_config *cfg, char *path, size_t n) {
+    char *yaml = NULL;
+    size_t ylen = 0;
+    FILE *ym = open_memstream(&yaml, &ylen);
+    if (!ym) return KGM_ERR(KGM_ERR_NOMEM, "resolved.yaml");
+    kgm_run_config_write_yaml(cfg, ym);
+    kgm_plugin_record_yaml(tr, ym);
+    fclose(ym);
+    snprintf(path, n, "%s/resolved.yaml", cfg->output);
+    kgm_status st = kgm_rundir_write_atomic(path, yaml, ylen);
+    free(yaml);
+    return st;
+}
+
 kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, kgm_train_result *res) {
     kgm_train_opts defo;
     memset(&defo, 0, sizeof defo);
@@ -743,11 +760,13 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
             kgm_run_config_write_yaml(cfg, ym);
             fclose(ym);
             out_path(path, sizeof path, cfg, "resolved.yaml");
-            st = write_atomic(path, yaml, ylen);
+            st = kgm_rundir_write_atomic(path, yaml, ylen);
             free(yaml);
         }
     }
     if (!st) st = kgm_trainer_setup(tr, cfg, opts);
+    if (!st) st = kgm_plugin_record_fill(tr);
+    if (!st) st = write_resolved(tr, cfg, path, sizeof path);
     if (st) goto done;
     int sel_metric[KGM_MAX_TASKS], sel_first;
     if (find_select(tr, sel_metric, &sel_first) != 0) {
@@ -771,17 +790,13 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
     kgm_ckpt_state cs = {.epoch = 0, .step = 0, .best_epoch = 0, .best_value = higher ? -INFINITY : INFINITY};
     bool have_best = false;
     out_path(path, sizeof path, cfg, "last.ckpt");
-    if (opts->resume && access(path, R_OK) == 0) {
-        st = kgm_checkpoint_load(path, tr, &cs, best);
-        if (st) goto done;
+    if (opts->resume && access(path, F_OK) == 0) {
+        if ((st = resume_from(tr, cfg, &cs, best, &mcsv, &wcsv))) {
+            kgm_error_wrap(st, "cannot resume run '%s' (kgmtl run --retry-failed starts it over)", cfg->name);
+            goto done;
+        }
         have_best = cs.has_best;
-        tr->step = cs.step;
         tlog(tr, "resumed from %s after epoch %d (step %lld)", path, cs.epoch, (long long)cs.step);
-        char p2[KGM_PATH + 64];
-        out_path(p2, sizeof p2, cfg, "metrics.csv");
-        sb_load_csv(&mcsv, p2, cs.epoch, 0);
-        out_path(p2, sizeof p2, cfg, "weights.csv");
-        sb_load_csv(&wcsv, p2, cs.epoch, 1);
     }
     if ((st = kgm_trainer_alloc_perms(tr))) goto done;
     int64_t steps = cfg->train.steps_per_epoch;
@@ -851,14 +866,14 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
         {
             sbuf tmp = {0};
             sb_add(&tmp, "epoch,split,task,metric,value\n%s", mcsv.s ? mcsv.s : "");
-            st = write_atomic(path, tmp.s, tmp.n);
+            st = kgm_rundir_write_atomic(path, tmp.s, tmp.n);
             free(tmp.s);
         }
         if (!st) {
             sbuf tmp = {0};
             sb_add(&tmp, "step,epoch,task,weight,loss\n%s", wcsv.s ? wcsv.s : "");
             out_path(path, sizeof path, cfg, "weights.csv");
-            st = write_atomic(path, tmp.s, tmp.n);
+            st = kgm_rundir_write_atomic(path, tmp.s, tmp.n);
             free(tmp.s);
         }
         cs.durable = false; /* a killed process leaves the old or the new file, never half of one */
@@ -921,7 +936,7 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
         out_path(path, sizeof path, cfg, "metrics.csv");
         sbuf tmp = {0};
         sb_add(&tmp, "epoch,split,task,metric,value\n%s", mcsv.s ? mcsv.s : "");
-        st = write_atomic(path, tmp.s, tmp.n);
+        st = kgm_rundir_write_atomic(path, tmp.s, tmp.n);
         free(tmp.s);
         if (st) goto done;
     }
@@ -930,8 +945,8 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
         out_path(path, sizeof path, cfg, finals[i]);
         fsync_path(path);
     }
-    out_path(path, sizeof path, cfg, "DONE");
-    st = write_atomic(path, "ok\n", 3);
+    /* DONE last, recording what a resume will check */
+    st = kgm_rundir_write_done(cfg->output, kgm_run_config_hash(cfg));
 done:
     if (st && tr->log) fprintf(tr->log, "run failed: %s\n", kgm_error_message());
     if (tr->log) fclose(tr->log);
@@ -947,7 +962,16 @@ done:
 
 static kgm_status open_checkpoint(const char *ckpt, const kgm_train_opts *opts, kgm_run_config *cfg, kgm_trainer *tr) {
     KGM_TRY(kgm_checkpoint_read_config(ckpt, cfg));
-    KGM_TRY(kgm_trainer_setup(tr, cfg, opts));
+    /* the plugin files the run used, whatever the working directory now */
+    kgm_plugin_record *rec = malloc(sizeof *rec);
+    if (!rec) return KGM_ERR(KGM_ERR_NOMEM, "plugin record");
+    kgm_train_opts o = {0};
+    if (opts) o = *opts;
+    kgm_status st = kgm_checkpoint_read_plugins(ckpt, rec);
+    if (!st) st = kgm_plugin_record_apply(rec, &o, stderr);
+    if (!st) st = kgm_trainer_setup(tr, cfg, &o);
+    free(rec);
+    KGM_TRY(st);
     kgm_ckpt_state cs;
     memset(&cs, 0, sizeof cs);
     return kgm_checkpoint_load(ckpt, tr, &cs, NULL);

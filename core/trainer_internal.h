@@ -41,6 +41,8 @@ typedef struct kgm_run_task {
     int32_t index;
     const kgm_task_spec *spec;
     kgm_plugin *pl;
+    char plugin_file[KGM_PATH]; /* resolved absolute path of pl (kgm_plugin_record_fill) */
+    uint64_t plugin_sum;        /* kgm_file_checksum of that file */
     kgm_task_ctx *ctx;
     kgm_view view;
     int32_t slot;          /* mixer slot, -1 when the task does not use the mixer */
@@ -158,5 +160,24 @@ size_t kgm_label_source(const kgm_table *tab, const char *label);
  * only checks); an unknown name is an error listing the table's columns. */
 #define KGM_MAX_EXCLUDED_COLUMNS 64
 kgm_status kgm_tabular_exclude_columns(const kgm_table *tab, const char *list, const char **out, int cap, int *n);
+
+/* ---- plugin record (core/plugin_record.c) ---- */
+
+/* The plugin files of a checkpoint, by task index ("" when not recorded). */
+typedef struct kgm_plugin_record {
+    int n;
+    char file[KGM_MAX_TASKS][KGM_PATH];
+    uint64_t sum[KGM_MAX_TASKS];
+} kgm_plugin_record;
+
+/* Resolve every task's plugin file (realpath) and checksum it. */
+kgm_status kgm_plugin_record_fill(kgm_trainer *tr);
+/* The plugin_files: section of resolved.yaml. */
+void kgm_plugin_record_yaml(const kgm_trainer *tr, FILE *o);
+/* Load each task's plugin from its recorded file (opts->plugin_files) when it
+ * still exists, warning on `warn` when its checksum changed or it is gone. */
+kgm_status kgm_plugin_record_apply(const kgm_plugin_record *rec, kgm_train_opts *opts, FILE *warn);
+/* The record stored in checkpoint `path` (n = 0 for older checkpoints). */
+kgm_status kgm_checkpoint_read_plugins(const char *path, kgm_plugin_record *rec);
 
 #endif

@@ -34,7 +34,7 @@ int kgm_cli_plugin_dirs_add(kgm_cli_plugin_dirs *d, const char *dir, const char 
 kgm_status kgm_cli_plugin_path(const kgm_cli_plugin_dirs *d, kgm_plugin_path *sp);
 /* The -P, build and install directories as a NULL-terminated list. */
 void kgm_cli_plugin_dir_list(const kgm_cli_plugin_dirs *d, const char *out[8]);
-const char *kgm_cli_build_plugin_dir(void);   /* NULL when not configured */
+const char *kgm_cli_build_plugin_dir(void);   /* NULL when not configured or this binary is not the build tree's */
 const char *kgm_cli_install_plugin_dir(void); /* NULL when not configured */
 
 #endif

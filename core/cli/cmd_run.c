@@ -61,7 +61,14 @@ static void usage(FILE *f) {
             "options:\n"
             "  -j, --jobs N          runs in parallel (default 1); threads per run default to\n"
             "                        cores / N unless optimisation.threads is set\n"
-            "  -r, --resume          skip finished runs (DONE), continue half-done ones from last.ckpt\n"
+            "  -r, --resume          skip finished runs (a DONE of this configuration whose files\n"
+            "                        verify), continue half-done and failed ones from last.ckpt;\n"
+            "                        refuses when a finished run's configuration changed\n"
+            "      --rerun-changed   (implies --resume) move finished runs whose configuration\n"
+            "                        changed or whose files do not verify to OUTPUT/.superseded/\n"
+            "                        and run them again\n"
+            "      --retry-failed    (implies --resume) move failed runs to OUTPUT/.superseded/\n"
+            "                        and run them again from scratch\n"
             "  -n, --dry-run         validate and print the plan; run nothing\n"
             "      --only PATTERN    run only groups matching PATTERN (shell wildcards), or GROUP/seed-S\n"
             "  -q, --quiet           no per-run progress line (run output goes to <run>/console.log)\n"
@@ -88,6 +95,7 @@ int kgm_cmd_run(int argc, char **argv) {
         {"quiet", no_argument, 0, 'q'},       {"output", required_argument, 0, 'o'},
         {"threads", required_argument, 0, 't'}, {"plugin-path", required_argument, 0, 'P'},
         {"no-report", no_argument, 0, 'R'},   {"demo", no_argument, 0, 'D'},
+        {"retry-failed", no_argument, 0, 'F'}, {"rerun-changed", no_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     kgm_runner_opts ro;
     memset(&ro, 0, sizeof ro);
@@ -117,6 +125,8 @@ int kgm_cmd_run(int argc, char **argv) {
             }
             break;
         case 'r': ro.resume = true; break;
+        case 'F': ro.resume = ro.retry_failed = true; break;
+        case 'C': ro.resume = ro.rerun_changed = true; break;
         case 'n': ro.dry_run = true; break;
         case 'O': ro.only = optarg; break;
         case 'q': ro.quiet = true; break;

@@ -154,11 +154,16 @@ static inline kgm_status pu_declare_none(void *self, kgm_task_ctx *ctx) {
     return KGM_OK;
 }
 
-/* The one exported function of a built-in plugin. */
-#define PU_EXPORT_PLUGIN(desc)                                                                                     \
+/* The one exported function of a built-in plugin. Like the template, it
+ * refuses (returns NULL, which the loader reports) a host of another major or
+ * one whose table ends before the members the plugin uses: `host_size` is
+ * KGM_HOST_API_SIZE_1_0 for plugins using only 1.0 members, _1_1 for those
+ * calling host->op_mixture or a later member. */
+#define PU_EXPORT_PLUGIN_NEEDS(desc, host_size)                                                                    \
     KGM_PLUGIN_EXPORT const kgm_task_plugin *kgm_task_entry(const kgm_host_api *host) {                           \
-        (void)host;                                                                                                \
+        if (!host || host->abi_major != KGM_ABI_MAJOR || host->struct_size < (host_size)) return NULL;           \
         return &(desc);                                                                                            \
     }
+#define PU_EXPORT_PLUGIN(desc) PU_EXPORT_PLUGIN_NEEDS(desc, KGM_HOST_API_SIZE_1_0)
 
 #endif

@@ -193,9 +193,12 @@ static const kgm_task_plugin plugin = {
 };
 
 /* The one exported function. Refuse politely (return NULL) when the host is
- * older than the parts of the table we use: the loader reports it. */
+ * of another major or older than the parts of the table we use: the loader
+ * reports it. This plugin uses only ABI 1.0 members; one calling a member
+ * added later (host->op_mixture, 1.1) checks KGM_HOST_API_SIZE_1_1 instead —
+ * or checks it at the call and falls back. */
 KGM_PLUGIN_EXPORT const kgm_task_plugin *kgm_task_entry(const kgm_host_api *host) {
     if (!host || host->abi_major != KGM_ABI_MAJOR) return NULL;
-    if (host->struct_size < offsetof(kgm_host_api, gradcheck) + sizeof host->gradcheck) return NULL;
+    if (host->struct_size < KGM_HOST_API_SIZE_1_0) return NULL;
     return &plugin;
 }

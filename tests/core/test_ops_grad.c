@@ -1,6 +1,7 @@
 /* Finite-difference gradient checks for every core op, over several shapes
  * including size-1 edges and sizes that are not multiples of the SIMD width. */
 #include <criterion/criterion.h>
+#include <math.h>
 
 #include "../common/testutil.h"
 
@@ -175,6 +176,36 @@ Test(grad, activations_and_softmax) {
             if (w <= 1) tu_avoid(in[0], 0.0f, 0.02f);
             ctx_t c = {.which = w};
             check(f_act, in, 1, &c, names[w], R, C);
+            free_all(in, 1);
+        }
+}
+
+/* abs, log, sqrt, clamp (ABI 1.1): inputs kept away from kinks and domain edges. */
+static kgm_status f_act11(kgm_tape *tp, kgm_tensor **in, void *vc, kgm_tensor **out) {
+    ctx_t *c = vc;
+    switch (c->which) {
+    case 0: return kgm_op_abs(tp, in[0], out);
+    case 1: return kgm_op_log(tp, in[0], out);
+    case 2: return kgm_op_sqrt(tp, in[0], out);
+    default: return kgm_op_clamp(tp, in[0], -0.5f, 0.7f, out);
+    }
+}
+
+Test(grad, abs_log_sqrt_clamp) {
+    const char *names[] = {"abs", "log", "sqrt", "clamp"};
+    for (int s = 0; s < NSHAPES; s++)
+        for (int w = 0; w < 4; w++) {
+            int R = SHAPES[s][0], C = SHAPES[s][1];
+            kgm_tensor *in[1] = {tu_tensor(R, C, 40 + w, 1.5f, true)};
+            if (w == 1 || w == 2) /* log, sqrt: positive inputs in [0.2, 1.7] */
+                for (int64_t i = 0; i < kgm_tensor_numel(in[0]); i++) in[0]->data[i] = 0.2f + fabsf(in[0]->data[i]);
+            if (w == 0) tu_avoid(in[0], 0.0f, 0.02f);
+            if (w == 3) {
+                tu_avoid(in[0], -0.5f, 0.02f);
+                tu_avoid(in[0], 0.7f, 0.02f);
+            }
+            ctx_t c = {.which = w};
+            check(f_act11, in, 1, &c, names[w], R, C);
             free_all(in, 1);
         }
 }

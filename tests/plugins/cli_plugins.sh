@@ -23,8 +23,16 @@ has describe-arrow "↓ rmse" "$exe" plugins describe rating
 check not-found 1 "$exe" plugins describe no_such_plugin
 has not-found-msg "did you mean 'ctr'" "$exe" plugins describe ctrr
 check abi 1 "$exe" plugins describe "$bad/bad_abi.so"
-has abi-msg "this host implements ABI 1.0" "$exe" plugins describe "$bad/bad_abi.so"
+has abi-msg "this host implements ABI 1.1" "$exe" plugins describe "$bad/bad_abi.so"
 check bad-list 1 "$exe" plugins -P "$bad" list
+# a plugin crashing in kgm_task_entry during manifest validation: an error
+# naming the file, not a dead sweep (exit 139)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kgmtl-cli-XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+printf 'name: crash\ntasks:\n  - plugin: %s/bad_crash_entry.so\nseeds: [1, 2]\noutput: %s/out\n' "$bad" "$tmp" >"$tmp/m.yaml"
+check crash-run 2 "$exe" run "$tmp/m.yaml"
+has crash-run-msg "bad_crash_entry.so.* in kgm_task_entry" "$exe" run "$tmp/m.yaml"
+check crash-describe 1 "$exe" plugins describe "$bad/bad_crash_entry.so"
 check usage 2 "$exe" plugins describe
 check usage-sub 2 "$exe" plugins frobnicate
 check usage-opt 2 "$exe" plugins --bogus

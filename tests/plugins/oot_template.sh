@@ -30,6 +30,13 @@ kgmtl=$(find "$dest" -path '*/bin/kgmtl' | head -n 1)
 "$kgmtl" plugins describe "$tmp/mytask/template.so" >"$tmp/describe.txt"
 grep -q "template 1.0.0" "$tmp/describe.txt" || { cat "$tmp/describe.txt"; echo "FAIL: describe"; exit 1; }
 grep -q "threshold" "$tmp/describe.txt" || { cat "$tmp/describe.txt"; echo "FAIL: describe options"; exit 1; }
+# The installed kgmtl does not search the source build tree (rebuilding the
+# source must not change what an installed binary loads).
+"$kgmtl" plugins list >"$tmp/list.txt" 2>&1 || true
+if grep -q "$build/plugins" "$tmp/list.txt"; then
+    cat "$tmp/list.txt"; echo "FAIL: the installed kgmtl loads plugins from the build tree $build/plugins"; exit 1
+fi
+"$build/kgmtl" plugins list | grep -q "$build/plugins" || { echo "FAIL: the build-tree kgmtl lost its build plugins"; exit 1; }
 # And it trains through the loader.
 "$train" "$tmp/mytask/template.so" 300
 echo "1 passed, 0 failed"

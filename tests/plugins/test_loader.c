@@ -1,6 +1,7 @@
 /* The loader's failure paths, option validation, the registry and the host
  * API table. Each bad-plugin case asserts its own message. */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +74,26 @@ Test(loader, wrong_abi_major) {
     cr_expect_eq(kgm_plugin_load_file(p, &pl), KGM_ERR_ABI);
     expect_msg(p);
     expect_msg("built for ABI 2.3");
-    expect_msg("this host implements ABI 1.0");
+    expect_msg("this host implements ABI 1.1");
+}
+
+/* A plugin built for a newer minor (its kgm_batch is larger than the host's,
+ * it may expect host members this host lacks) is refused before use. */
+Test(loader, newer_abi_minor_is_refused) {
+    kgm_plugin *pl = (kgm_plugin *)1;
+    char *p = path_of(MB_BAD_DIR, "abi_guard_next.so");
+    cr_expect_eq(kgm_plugin_load_file(p, &pl), KGM_ERR_ABI);
+    cr_expect_null(pl);
+    expect_msg(p);
+    expect_msg("plugin ABI too new: the plugin was built for ABI 1.2, this host implements ABI 1.1");
+}
+
+/* A 1.0 plugin in this 1.1 host: its batch is filled exactly (guard intact). */
+Test(loader, abi_1_0_plugin_runs_in_this_host) {
+    mb_result r;
+    cr_assert_eq(mb_train(MB_BAD_DIR, "abi_guard", NULL, 0, 200, 64, 0.01f, 11, &r), KGM_OK, "%s",
+                 kgm_error_message());
+    cr_expect_gt(r.after[0], r.before[0], "auc %g -> %g", r.before[0], r.after[0]);
 }
 
 Test(loader, truncated_descriptor) {
@@ -89,6 +109,39 @@ Test(loader, malformed_descriptor) {
     char *p = path_of(MB_BAD_DIR, "bad_desc.so");
     cr_expect_eq(kgm_plugin_load_file(p, &pl), KGM_ERR_PLUGIN);
     expect_msg("select_metric 2 is outside [0, 2)");
+}
+
+/* A crash while loading is the crashing plugin's error, not the host's end.
+ * Under ASan its SEGV handler turns the signal into exit status 1. */
+static void expect_crash_msg(const char *file, const char *stage) {
+    kgm_plugin *pl = (kgm_plugin *)1;
+    char *p = path_of(MB_BAD_DIR, file);
+    cr_expect_eq(kgm_plugin_load_file(p, &pl), KGM_ERR_PLUGIN);
+    cr_expect_null(pl);
+    expect_msg(p);
+    expect_msg(stage);
+#ifdef __SANITIZE_ADDRESS__
+    expect_msg("exit status 1");
+#else
+    expect_msg("crashed");
+    expect_msg("(signal 11, ");
+#endif
+}
+
+Test(loader, crash_in_entry_is_an_error) {
+    expect_crash_msg("bad_crash_entry.so", "in kgm_task_entry");
+}
+
+Test(loader, crash_reading_the_descriptor_is_an_error) {
+    expect_crash_msg("bad_crash_desc.so", "while the host read its descriptor");
+}
+
+Test(loader, exit_in_entry_is_an_error) {
+    kgm_plugin *pl;
+    char *p = path_of(MB_BAD_DIR, "bad_exit_entry.so");
+    cr_expect_eq(kgm_plugin_load_file(p, &pl), KGM_ERR_PLUGIN);
+    expect_msg(p);
+    expect_msg("ended the process (exit status 3) in kgm_task_entry");
 }
 
 static kgm_task_cfg cfg_for(kgm_params *ps) {
@@ -251,7 +304,7 @@ Test(loader, registry_lists_every_builtin) {
     cr_assert_eq(kgm_registry_scan(&bad, &bsp), KGM_OK);
     int failed = 0;
     for (int32_t i = 0; i < bad.n; i++) failed += bad.e[i].status != KGM_OK;
-    cr_expect_eq(failed, 4); /* bad_create loads: it fails only when created */
+    cr_expect_eq(failed, 8); /* bad_create and abi_guard load; abi_guard_next is too new */
     kgm_registry_destroy(&bad);
     kgm_plugin_path_destroy(&bsp);
     kgm_registry_destroy(&reg);
@@ -262,8 +315,10 @@ Test(loader, host_table_is_complete) {
     const kgm_host_api *H = kgm_host_api_get();
     cr_expect_eq(H->abi_major, KGM_ABI_MAJOR);
     cr_expect_eq(H->struct_size, sizeof(kgm_host_api));
-    /* every member from alloc to gradcheck is a non-NULL pointer */
-    const char *lo = (const char *)&H->alloc, *hi = (const char *)&H->gradcheck;
+    cr_expect_eq(H->abi_minor, 1);
+    cr_expect_eq(H->struct_size, KGM_HOST_API_SIZE_1_1);
+    /* every member from alloc to the last 1.1 one is a non-NULL pointer */
+    const char *lo = (const char *)&H->alloc, *hi = (const char *)&H->op_clamp;
     for (const char *p = lo; p <= hi; p += sizeof(void *)) {
         void *v;
         memcpy(&v, p, sizeof v);
@@ -341,6 +396,58 @@ Test(loader, gradcheck_through_the_table) {
     kgm_tensor_free(y);
 }
 
+/* The 1.1 ops through the table: a loss sum(log(clamp(|x|, 0.1, 2)) + sqrt(y)),
+ * gradient-checked, and log's domain error. */
+static kgm_status new_ops_loss(kgm_tape *tp, kgm_tensor **in, void *u, kgm_tensor **out) {
+    const kgm_host_api *H = u;
+    kgm_tensor *a, *c, *l, *r, *s;
+    KGM_TRY(H->op_abs(tp, in[0], &a));
+    KGM_TRY(H->op_clamp(tp, a, 0.1f, 2.0f, &c));
+    KGM_TRY(H->op_log(tp, c, &l));
+    KGM_TRY(H->op_sqrt(tp, in[1], &r));
+    KGM_TRY(H->op_add(tp, l, r, &s));
+    return H->op_sum(tp, s, out);
+}
+
+Test(loader, abi_1_1_ops_through_the_table) {
+    const kgm_host_api *H = kgm_host_api_get();
+    cr_assert_geq(H->struct_size, KGM_HOST_API_SIZE_1_1);
+    kgm_tensor *x, *y;
+    kgm_tensor_new(3, 5, &x);
+    kgm_tensor_new(3, 5, &y);
+    /* |x| spans both clamp bounds, away from the kinks at 0.1 and 2 */
+    const float xs[15] = {-3.0f, -1.5f, -0.6f, -0.05f, 0.03f, 0.4f, 0.9f, 1.3f, 1.7f, 2.5f, -2.7f, 0.25f, -0.8f, 1.1f, 0.6f};
+    for (int i = 0; i < 15; i++) {
+        x->data[i] = xs[i];
+        y->data[i] = 0.2f + 0.3f * (float)i;
+    }
+    x->grad = calloc(15, sizeof(float));
+    y->grad = calloc(15, sizeof(float));
+    kgm_tensor *in[2] = {x, y};
+    double err = 1;
+    cr_assert_eq(H->gradcheck(new_ops_loss, in, 2, (void *)H, 1e-3, 1e-2, 3, &err), KGM_OK, "%s", kgm_error_message());
+    cr_expect_lt(err, 1e-2, "max relative error %g", err);
+    /* a value by hand: x = -3 -> clamp(3) = 2 -> log 2; y = 0.2 -> sqrt */
+    kgm_tape *tp;
+    cr_assert_eq(kgm_tape_new(1 << 20, &tp), KGM_OK);
+    kgm_tensor *a, *c, *l;
+    cr_assert_eq(H->op_abs(tp, x, &a), KGM_OK);
+    cr_assert_eq(H->op_clamp(tp, a, 0.1f, 2.0f, &c), KGM_OK);
+    cr_assert_eq(H->op_log(tp, c, &l), KGM_OK);
+    cr_expect_float_eq(l->data[0], logf(2.0f), 1e-6);
+    cr_expect_float_eq(l->data[3], logf(0.1f), 1e-6); /* |-0.05| clamped up to 0.1 */
+    cr_expect_float_eq(l->data[5], logf(0.4f), 1e-6);
+    cr_expect_eq(H->op_log(tp, x, &l), KGM_ERR_NUMERIC); /* x has negatives */
+    expect_msg("log: input (3, 5) is -3 at row 0, column 0 (needs > 0)");
+    cr_expect_eq(H->op_clamp(tp, x, 1.0f, 0.0f, &l), KGM_ERR_ARG);
+    kgm_tape_free(tp);
+    free(x->grad);
+    free(y->grad);
+    x->grad = y->grad = NULL;
+    kgm_tensor_free(x);
+    kgm_tensor_free(y);
+}
+
 Test(loader, params_are_prefixed_and_grouped) {
     kgm_plugin *pl = open_builtin("ctr");
     kgm_params *ps;
@@ -370,4 +477,56 @@ Test(loader, params_are_prefixed_and_grouped) {
     mb_world_destroy(w);
     free(w);
     kgm_plugin_close(pl);
+}
+
+/* Every built-in plugin checks the host table as the template teaches: it
+ * refuses a host of another major and a table shorter than ABI 1.0's. */
+Test(loader, builtins_check_the_host_table) {
+    const char *names[] = {"ctr", "rating", "topk", "kge", "social", "userattr",
+                           "itemlabels", "esmm", "contrastive", "template"};
+    kgm_host_api old = *kgm_host_api_get(), other = old;
+    old.struct_size = (uint32_t)KGM_HOST_API_SIZE_1_0 - (uint32_t)sizeof(void *);
+    other.abi_major = KGM_ABI_MAJOR + 1;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char file[64];
+        snprintf(file, sizeof file, "%s.so", names[i]);
+        void *h = dlopen(path_of(MB_PLUGIN_DIR, file), RTLD_NOW | RTLD_LOCAL);
+        cr_assert_not_null(h, "%s", dlerror());
+        kgm_task_entry_fn entry;
+        void *sym = dlsym(h, KGM_TASK_ENTRY_SYMBOL);
+        memcpy(&entry, &sym, sizeof entry);
+        cr_expect_not_null(entry(kgm_host_api_get()), "%s refuses this host", names[i]);
+        cr_expect_null(entry(&old), "%s accepts a table shorter than ABI 1.0", names[i]);
+        cr_expect_null(entry(&other), "%s accepts ABI major %u", names[i], other.abi_major);
+        cr_expect_null(entry(NULL), "%s accepts no table", names[i]);
+        dlclose(h);
+    }
+}
+
+/* A plugin found by name in an earlier directory hides a same-named file in a
+ * later one: the loaded file is the earlier one, and the hidden one is named. */
+Test(loader, shadowing_is_recorded) {
+    char dir[] = "/tmp/kgmtl-test-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char link[1100], target[1100];
+    snprintf(link, sizeof link, "%s/ctr.so", dir);
+    snprintf(target, sizeof target, "%s/ctr.so", MB_PLUGIN_DIR);
+    cr_assert_eq(symlink(target, link), 0);
+    kgm_plugin_path sp;
+    kgm_plugin_path_init(&sp);
+    kgm_plugin_path_add(&sp, dir);
+    kgm_plugin_path_add(&sp, MB_PLUGIN_DIR);
+    kgm_plugin *pl = NULL;
+    cr_assert_eq(kgm_plugin_open(&sp, "ctr", &pl), KGM_OK, "%s", kgm_error_message());
+    cr_expect_str_eq(pl->path, link);
+    cr_assert_not_null(pl->shadows);
+    cr_expect_str_eq(pl->shadows, target);
+    kgm_plugin_close(pl);
+    /* alone on the path: nothing shadowed */
+    cr_assert_eq(kgm_plugin_open(&sp, "rating", &pl), KGM_OK, "%s", kgm_error_message());
+    cr_expect_null(pl->shadows);
+    kgm_plugin_close(pl);
+    kgm_plugin_path_destroy(&sp);
+    unlink(link);
+    rmdir(dir);
 }

@@ -2,6 +2,7 @@
  * schedules, MMoE vs shared-bottom, checkpoints and exact resume. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <sys/stat.h>
 
 #include "kgmtl/checkpoint.h"
 #include "kgmtl/data_gen.h"
@@ -362,4 +363,48 @@ Test(trainer, select_on_the_mean_over_tasks, .init = setup, .timeout = 240) {
     snprintf(c.eval.select, sizeof c.eval.select, "mean.auc");
     cr_expect_neq(kgm_train_run(&c, &o, NULL), KGM_OK);
     cr_expect(strstr(kgm_error_message(), "mean.METRIC") != NULL, "%s", kgm_error_message());
+}
+
+/* The plugin file each task ran with is recorded (absolute path + checksum)
+ * in resolved.yaml and the checkpoint, so `kgmtl eval` reloads that file from
+ * any working directory, also when the manifest named it by a relative path. */
+Test(trainer, plugin_files_are_recorded_and_eval_works_elsewhere, .init = setup, .timeout = 300) {
+    char dir[128], src[600], dst[300], cwd[1024];
+    tu_tmpdir(dir, sizeof dir, "plugrec");
+    snprintf(src, sizeof src, "%s/plugins/ctr.so", getenv("KGMTL_BUILD_DIR"));
+    snprintf(dst, sizeof dst, "%s/plug", dir);
+    cr_assert_eq(mkdir(dst, 0777), 0);
+    snprintf(dst, sizeof dst, "%s/plug/ctr.so", dir);
+    cr_assert_eq(symlink(src, dst), 0);
+    cr_assert_not_null(getcwd(cwd, sizeof cwd));
+    cr_assert_eq(chdir(dir), 0);
+    kgm_run_config c;
+    world_config(&c, "run");
+    c.n_tasks = 1; /* ctr only, given by a path relative to the working directory */
+    snprintf(c.tasks[0].plugin, sizeof c.tasks[0].plugin, "plug/ctr.so");
+    c.train.epochs = 1;
+    kgm_train_opts o = {.quiet = true};
+    cr_assert_eq(kgm_train_run(&c, &o, NULL), KGM_OK, "%s", kgm_error_message());
+    /* resolved.yaml names the real file and its checksum */
+    char real[1024], want[1200], yaml[8192];
+    cr_assert_not_null(realpath(dst, real));
+    uint64_t bytes, sum;
+    cr_assert_eq(kgm_file_checksum(real, &bytes, &sum), KGM_OK);
+    FILE *f = fopen("run/resolved.yaml", "r");
+    cr_assert_not_null(f);
+    size_t n = fread(yaml, 1, sizeof yaml - 1, f);
+    yaml[n] = '\0';
+    fclose(f);
+    snprintf(want, sizeof want, "plugin_files:\n  - task: \"ctr\"\n    path: \"%s\"\n    checksum: \"%016llx\"\n", real,
+             (unsigned long long)sum);
+    cr_expect(strstr(yaml, want) != NULL, "resolved.yaml lacks\n%s\nin\n%s", want, yaml);
+    /* eval from elsewhere: the relative path no longer resolves, the record does */
+    char ckpt[300];
+    snprintf(ckpt, sizeof ckpt, "%s/run/best.ckpt", dir);
+    cr_assert_eq(chdir("/"), 0);
+    FILE *out = fopen("/dev/null", "w");
+    kgm_train_opts e = {.quiet = true};
+    cr_expect_eq(kgm_eval_checkpoint(ckpt, &e, 4u, out), KGM_OK, "%s", kgm_error_message());
+    fclose(out);
+    cr_assert_eq(chdir(cwd), 0);
 }

@@ -16,7 +16,9 @@
 #define KGM_CKPT_MAGIC "KGMTL-CKPT"
 #define KGM_CKPT_VERSION 1
 
-/* Summary of a checkpoint file (validated: magic, version, structure). */
+/* Summary of a checkpoint file, validated: a regular file, magic, version,
+ * structure, and the checksum recomputed over the stored payloads (so OK
+ * means intact). */
 typedef struct kgm_ckpt_info {
     int32_t epoch;          /* last completed epoch */
     int64_t step;

@@ -78,6 +78,8 @@ typedef struct kgm_plugin {
     void *handle;            /* dlopen handle */
     kgm_task_plugin desc;    /* validated descriptor (zero-extended copy) */
     uint32_t plugin_size;    /* the plugin's own struct_size */
+    char *shadows;           /* kgm_plugin_open by name: a file of the same name in a later
+                              * directory that this one hides (warned about), or NULL */
 } kgm_plugin;
 
 /* Load and validate the plugin in file `path`: the file must exist, be a
@@ -91,8 +93,10 @@ kgm_status kgm_plugin_load_file(const char *path, kgm_plugin **out);
 
 /* Resolve `name_or_path` and load it: a string containing '/' or ending in
  * ".so" is a file path; anything else is a plugin name looked up as
- * `<dir>/<name>.so` in the directories of `sp`, first match wins. A name not
- * found lists the directories searched (and a close name when there is one). */
+ * `<dir>/<name>.so` in the directories of `sp`, first match wins; a file of the
+ * same name in a later directory is recorded in (*out)->shadows and warned
+ * about on stderr. A name not found lists the directories searched (and a
+ * close name when there is one). */
 kgm_status kgm_plugin_open(const kgm_plugin_path *sp, const char *name_or_path, kgm_plugin **out);
 
 /* dlclose and free (NULL is fine). */

@@ -39,6 +39,14 @@ kgm_status kgm_op_tanh(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
 kgm_status kgm_op_exp(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
 /* log(1 + exp(x)), stable. */
 kgm_status kgm_op_softplus(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+/* |x|; gradient sign(x) (0 at 0). */
+kgm_status kgm_op_abs(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+/* Natural log; every x must be > 0 (else KGM_ERR_NUMERIC naming the entry). */
+kgm_status kgm_op_log(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+/* Square root; every x must be >= 0 (else KGM_ERR_NUMERIC); gradient 0 at 0. */
+kgm_status kgm_op_sqrt(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+/* min(max(x, lo), hi) (lo <= hi, else KGM_ERR_ARG); gradient 1 on [lo, hi], 0 outside. */
+kgm_status kgm_op_clamp(kgm_tape *tp, kgm_tensor *x, float lo, float hi, kgm_tensor **out);
 /* Row-wise softmax (max-subtracted). */
 kgm_status kgm_op_softmax(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
 /* Inverted dropout with keep-probability 1-p; identity when the tape is not

@@ -10,13 +10,25 @@
  * needs (allocation, logging, errors, parameters, data, encoder outputs, every
  * tape op, random streams, metrics) comes through the kgm_host_api table.
  *
- * Compatibility promise (SQLite/Redis style): within ABI major 1 both structs
- * below are APPEND-ONLY. New host functions are added at the end of
- * kgm_host_api and announced by a larger `struct_size` / `abi_minor`; a plugin
- * built against 1.x loads into any host of major 1 and must check
- * `host->struct_size` before using a member added after 1.0. New descriptor
- * fields are added at the end; the host reads only the prefix the plugin's
- * `struct_size` covers. Any breaking change bumps KGM_ABI_MAJOR.
+ * Compatibility promise (SQLite/Redis style), for every struct that crosses
+ * the boundary (layout frozen by _Static_asserts in core/plugin_abi.c):
+ *  - kgm_host_api, kgm_metrics_api (host -> plugin): append-only. A plugin
+ *    checks `host->struct_size >= KGM_HOST_API_SIZE_1_<minor>` before using a
+ *    member added after 1.0 (and may return NULL from kgm_task_entry).
+ *  - kgm_task_plugin (plugin -> host): append-only; the host copies only the
+ *    prefix the plugin's `struct_size` covers and zero-fills the rest.
+ *  - kgm_batch (both ways): append-only; the host writes (split_rows) and
+ *    reads (represent) only the prefix the plugin's `abi_minor` defines, so a
+ *    plugin's batch may be smaller than the host's.
+ *  - kgm_option_spec, kgm_metric_spec (arrays indexed with the host's stride)
+ *    and the by-value types of types.h: frozen for the whole major.
+ * The loader refuses a plugin of another major, or of a NEWER minor than the
+ * host (its structs may be larger than the host's, and it may need members the
+ * host lacks), naming the file, the plugin's ABI and the host's. A plugin built
+ * against 1.x loads into any host of 1.y, y >= x. Any breaking change bumps
+ * KGM_ABI_MAJOR.
+ *
+ * 1.1 appended to kgm_host_api: op_mixture, op_abs, op_log, op_sqrt, op_clamp.
  *
  * Life cycle, per task instance of a run:
  *   create(host, ctx, &self)        read options (host->opt_*), allocate state
@@ -39,7 +51,15 @@ extern "C" {
 #endif
 
 #define KGM_ABI_MAJOR 1
-#define KGM_ABI_MINOR 0
+#ifndef KGM_ABI_SIMULATE_NEXT_MINOR
+#define KGM_ABI_MINOR 1
+#else
+/* TESTS ONLY (tests/plugins/test_abi_next.c): this header as the next minor
+ * would look, with a field appended to kgm_batch and a member to the host
+ * table, to check that hosts and plugins of different minors stay within the
+ * structs they share. Never define it in a real build. */
+#define KGM_ABI_MINOR 2
+#endif
 
 /* Name of the one symbol a plugin exports. */
 #define KGM_TASK_ENTRY_SYMBOL "kgm_task_entry"
@@ -109,7 +129,17 @@ typedef struct kgm_batch {
     const int32_t *cls;     /* USER_ATTR class ids */
     const float *multi;     /* ITEM_LABELS (n, n_labels) 0/1 */
     kgm_tensor *h;          /* (n, H) representation (see kgm_input_kind), or NULL */
+    /* ---- ABI 1.0 ends here; 1.1 added nothing. Append new fields below. ---- */
+#ifdef KGM_ABI_SIMULATE_NEXT_MINOR
+    int64_t next_minor_field; /* tests only: the field a later minor appends */
+#endif
 } kgm_batch;
+
+/* sizeof(kgm_batch) as ABI 1.0 (and 1.1) define it. A batch crosses the ABI
+ * both ways (the host fills the plugin's in split_rows; the plugin hands its
+ * own to represent), so the host reads and writes only the prefix of the
+ * plugin's minor: the plugin's struct may be smaller than the host's. */
+#define KGM_BATCH_SIZE_1_0 (offsetof(kgm_batch, h) + sizeof(kgm_tensor *))
 
 /* ---- options schema ------------------------------------------------------- */
 
@@ -270,7 +300,29 @@ typedef struct kgm_host_api {
                             uint64_t seed, double *max_rel_err);
 
     /* ---- ABI 1.0 ends here; append new members below this line only ---- */
+
+    /* ---- ABI 1.1: check host->struct_size >= KGM_HOST_API_SIZE_1_1 first ---- */
+    /* Gated mixture (kgmtl/ops.h kgm_op_mixture): y (B,H) = sum_e g[:, e] * x[:, e*H:(e+1)*H]
+     * for experts x (B, E*H) and gates g (B, E). */
+    kgm_status (*op_mixture)(kgm_tape *tp, kgm_tensor *x, kgm_tensor *g, kgm_tensor **out);
+    /* Pointwise ops for loss authors (kgmtl/ops.h): |x| (gradient sign(x));
+     * log(x) and sqrt(x), which fail with KGM_ERR_NUMERIC on an entry outside
+     * x > 0 / x >= 0 (sqrt's gradient at 0 is 0); min(max(x, lo), hi). */
+    kgm_status (*op_abs)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_log)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_sqrt)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
+    kgm_status (*op_clamp)(kgm_tape *tp, kgm_tensor *x, float lo, float hi, kgm_tensor **out);
+    /* ---- ABI 1.1 ends here ---- */
+#ifdef KGM_ABI_SIMULATE_NEXT_MINOR
+    void (*next_minor_member)(void); /* tests only */
+#endif
 } kgm_host_api;
+
+/* host->struct_size of each minor: a plugin may use a member only when the
+ * host's table covers it, e.g. `host->struct_size >= KGM_HOST_API_SIZE_1_1`
+ * before host->op_mixture .. op_clamp. */
+#define KGM_HOST_API_SIZE_1_0 (offsetof(kgm_host_api, gradcheck) + sizeof(void (*)(void)))
+#define KGM_HOST_API_SIZE_1_1 (offsetof(kgm_host_api, op_clamp) + sizeof(void (*)(void)))
 
 /* Metric helpers the host lends to plugins (append-only as well). Results are
  * written to the last argument; see kgmtl/metrics.h for the exact definitions. */

@@ -5,9 +5,16 @@
  * (normally kgm_train_run) and _exit()s with 0 on success, 1 on failure; on
  * failure it writes <run>/FAILED with the error. A child that dies by a
  * signal is recorded in <run>/FAILED by the parent ("killed by signal 11
- * (Segmentation fault)"), and the sweep goes on. Runs whose <run>/DONE exists
- * are skipped with `resume`, and half-done runs are continued (the work
- * function receives resume = true). Before the first run the runner writes
+ * (Segmentation fault)"), and the sweep goes on. A run succeeded when its
+ * <run>/DONE records its configuration hash and its files verify
+ * (kgmtl/rundir.h), whatever the exit status: a child that exits 0 without
+ * finishing is a failure. With `resume` such finished runs are skipped and
+ * half-done runs are continued (the work function receives resume = true);
+ * a DONE that does not verify (the manifest changed, a file was damaged) is
+ * refused with KGM_ERR_STATE and the list of those runs, unless
+ * `rerun_changed` moves their folders to <output>/.superseded/REL.N and
+ * runs them again; `retry_failed` does the same for failed runs (without
+ * it they continue from last.ckpt). Nothing is deleted. Before the first run the runner writes
  * <output>/sweep.tsv (the plan, read by kgmtl report):
  *
  *     # kgmtl sweep 1
@@ -41,6 +48,8 @@ typedef kgm_status (*kgm_run_work_fn)(void *user, const kgm_run_config *cfg, con
 typedef struct kgm_runner_opts {
     int32_t jobs;              /* concurrent worker processes (<= 0: 1) */
     bool resume;               /* skip finished runs, continue half-done ones */
+    bool retry_failed;         /* with resume: failed runs start over (old folder moved aside) */
+    bool rerun_changed;        /* with resume: finished runs that do not verify start over (moved aside) */
     bool dry_run;              /* print the plan only */
     bool quiet;                /* no per-run progress line (children log to console.log) */
     const char *only;          /* fnmatch(3) pattern on "GROUP" or "GROUP/seed-S" (NULL = all) */
@@ -63,7 +72,8 @@ typedef struct kgm_sweep_stats {
 
 /* Run the plan of `m`. Returns KGM_OK when the sweep went through (individual
  * runs may still have failed: see stats->failed), KGM_ERR_STATE when results
- * already exist and `resume` is off, KGM_ERR_INTERRUPTED when stopped by a
+ * already exist and `resume` is off, or finished runs do not verify and
+ * `rerun_changed` is off, KGM_ERR_INTERRUPTED when stopped by a
  * signal, KGM_ERR_IO / KGM_ERR_NOMEM on system failures. */
 kgm_status kgm_runner_run(const kgm_manifest *m, const kgm_runner_opts *opts, kgm_sweep_stats *stats);
 

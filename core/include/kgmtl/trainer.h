@@ -37,6 +37,10 @@ typedef struct kgm_train_opts {
     bool quiet;           /* no progress line */
     const char *plugin_dirs[8]; /* extra plugin search directories (NULL-terminated) */
     int32_t stop_after_epoch;   /* testing: stop (as if killed) after this epoch; 0 = off */
+    /* Load task k's plugin from this file instead of resolving the task's
+     * `plugin` (NULL: resolve). eval/recommend set it from the checkpoint's
+     * record of the files the run used. */
+    const char *plugin_files[KGM_MAX_TASKS];
 } kgm_train_opts;
 
 /* Train one run. Returns KGM_OK on success; on failure the message says

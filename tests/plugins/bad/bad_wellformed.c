@@ -2,7 +2,12 @@
  *   -DBAD_CREATE  create() fails with the plugin's own message, which the
  *                 host must report wrapped with the task and file names;
  *   -DBAD_DESC    the descriptor is malformed: select_metric points past the
- *                 metric list. */
+ *                 metric list;
+ *   -DBAD_EXIT    forward_loss() calls exit(0): the run's process ends with
+ *                 status 0 and no results, which the runner must count as a
+ *                 failure (tests/experiments/runner_cli.sh). */
+#include <stdlib.h>
+
 #include "kgmtl/plugin.h"
 
 static kgm_status c_create(const kgm_host_api *host, kgm_task_ctx *ctx, void **self) {
@@ -18,6 +23,9 @@ static kgm_status c_create(const kgm_host_api *host, kgm_task_ctx *ctx, void **s
 static kgm_status c_declare(void *self, kgm_task_ctx *ctx) { (void)self; (void)ctx; return KGM_OK; }
 static kgm_status c_fwd(void *self, kgm_task_ctx *ctx, kgm_tape *tp, const kgm_batch *b, kgm_tensor **loss) {
     (void)self; (void)ctx; (void)tp; (void)b; (void)loss;
+#ifdef BAD_EXIT
+    exit(0);
+#endif
     return KGM_ERR_STATE;
 }
 static kgm_status c_pred(void *self, kgm_task_ctx *ctx, kgm_tape *tp, const kgm_batch *b, kgm_tensor **out) {
@@ -39,6 +47,10 @@ static const kgm_task_plugin plugin = {
 #ifdef BAD_CREATE
     .name = "bad_create",
     .description = "create() always fails",
+    .select_metric = 0,
+#elif defined BAD_EXIT
+    .name = "exit_in_loss",
+    .description = "forward_loss() calls exit(0)",
     .select_metric = 0,
 #else
     .name = "bad_desc",
