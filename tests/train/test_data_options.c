@@ -8,6 +8,7 @@
 
 #include "../../core/trainer_internal.h"
 #include "kgmtl/data_prep.h"
+#include "kgmtl/manifest.h"
 #include "train_util.h"
 
 static void setup(void) { kgm_init_runtime(); }
@@ -312,4 +313,44 @@ Test(data_options, social_links_split_by_unordered_pair, .init = setup) {
     cr_assert_eq(check_social_view(&c, false, &o), 160);
     cr_assert(o.tr->ds.social.directed);
     close_data(&o);
+}
+
+/* The manifest refuses dataset keys the source would ignore, at file:line:col. */
+Test(data_options, manifest_refuses_ignored_dataset_keys_at_their_position, .init = setup) {
+    char dir[128];
+    tu_tmpdir(dir, sizeof dir, "dsman");
+    const char *p = write_file(dir, "m.yaml",
+                               "dataset:\n"                     /* 1 */
+                               "  source: mmoe\n"               /* 2 */
+                               "  split: random\n"              /* 3 */
+                               "  test_frac: 0.3\n"             /* 4 */
+                               "  kg_path: extra.tsv\n"         /* 5 */
+                               "  social_directed: true\n"      /* 6 */
+                               "  min_user_interactions: 3\n"   /* 7 */
+                               "tasks:\n"
+                               "  - plugin: rating\n");
+    kgm_diag_list dl = {0};
+    kgm_manifest *m = NULL;
+    cr_assert_eq(kgm_manifest_load(p, NULL, &dl, &m), KGM_ERR_ARG);
+    static const struct {
+        int line, col;
+        const char *msg;
+    } want[] = {{3, 10, "dataset.split: source mmoe comes split by mmoe_n_train"},
+                {4, 14, "dataset.test_frac: source mmoe sizes its splits"},
+                {5, 12, "dataset.kg_path: expected a source with a knowledge graph"},
+                {6, 20, "dataset.social_directed: applies to a social edge list"},
+                {7, 26, "dataset.min_user_interactions: applies to loaded data; source 'mmoe' is generated"}};
+    cr_assert_eq(dl.n, 5, "%d diagnostics, first: %s", dl.n, dl.n ? dl.items[0].msg : "");
+    for (int i = 0; i < 5; i++) {
+        char w[512];
+        snprintf(w, sizeof w, "%s:%d:%d", p, want[i].line, want[i].col);
+        cr_expect_str_eq(dl.items[i].where, w, "%s: %s", dl.items[i].where, dl.items[i].msg);
+        cr_expect(strstr(dl.items[i].msg, want[i].msg), "%s", dl.items[i].msg);
+    }
+    kgm_diag_list_destroy(&dl);
+    /* the world takes all split keys and kg_path */
+    p = write_file(dir, "w.yaml", "dataset:\n  split: loo\n  test_frac: 0.3\n  kg_path: extra.tsv\ntasks:\n  - plugin: ctr\n");
+    cr_assert_eq(kgm_manifest_load(p, NULL, &dl, &m), KGM_OK, "%s", dl.n ? dl.items[0].msg : kgm_error_message());
+    kgm_manifest_free(m);
+    kgm_diag_list_destroy(&dl);
 }
