@@ -116,6 +116,7 @@ kgm_status kgm_run_config_write_yaml(const kgm_run_config *c, FILE *o) {
     ys(o, 2, "cache", d->cache);
     ys(o, 2, "social_path", d->social_path);
     ys(o, 2, "kg_path", d->kg_path);
+    yb(o, 2, "social_directed", d->social_directed);
     ys(o, 2, "exclude_columns", d->exclude_columns);
     yi(o, 2, "min_user_interactions", d->min_user_interactions);
     yi(o, 2, "min_item_interactions", d->min_item_interactions);

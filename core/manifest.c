@@ -570,7 +570,10 @@ static const kgm_key_spec schema[] = {
     {"dataset.cache", KGM_KEY_STRING, OFF(data.cache), "\"\"", NR, NULL, "binary cache of the prepared dataset (\"\" = none)"},
     {"dataset.social_path", KGM_KEY_STRING, OFF(data.social_path), "\"\"", NR, NULL,
      "optional `user friend [weight]` edge list"},
-    {"dataset.kg_path", KGM_KEY_STRING, OFF(data.kg_path), "\"\"", NR, NULL, "optional extra KG triples file"},
+    {"dataset.kg_path", KGM_KEY_STRING, OFF(data.kg_path), "\"\"", NR, NULL,
+     "extra `head relation tail` KG triples file, merged into the source's KG (sources with a KG)"},
+    {"dataset.social_directed", KGM_KEY_BOOL, OFF(data.social_directed), "false", NR, NULL,
+     "social edge lists are directed (false: (a, b) and (b, a) are one undirected edge, merged)"},
     {"dataset.exclude_columns", KGM_KEY_STRING, OFF(data.exclude_columns), "\"\"", NR, NULL,
      "tabular columns kept out of the model inputs, comma-separated (e.g. \"instance_weight\"); each must exist"},
     {"dataset.min_user_interactions", KGM_KEY_INT, OFF(data.min_user_interactions), "0", GE(0), NULL,
@@ -580,9 +583,9 @@ static const kgm_key_spec schema[] = {
     {"dataset.rating_threshold", KGM_KEY_FLOAT, OFF(data.rating_threshold), ".nan", 1, 0, KGM_KEY_NAN_OK, NULL,
      "ratings >= threshold become positives (.nan = keep labels)"},
     {"dataset.split", KGM_KEY_ENUM, OFF(data.split), "generator", NR, "random|loo|temporal|mkr|given|generator",
-     "how rows are split into train/valid/test"},
-    {"dataset.valid_frac", KGM_KEY_FLOAT, OFF(data.valid_frac), "0.1", INO(0, 1), NULL, "validation fraction"},
-    {"dataset.test_frac", KGM_KEY_FLOAT, OFF(data.test_frac), "0.2", INO(0, 1), NULL, "test fraction"},
+     "how rows are split into train/valid/test (world: generator keeps its own split, the others re-split it)"},
+    {"dataset.valid_frac", KGM_KEY_FLOAT, OFF(data.valid_frac), "0.1", INO(0, 1), NULL, "validation fraction (random, temporal, world's generator split)"},
+    {"dataset.test_frac", KGM_KEY_FLOAT, OFF(data.test_frac), "0.2", INO(0, 1), NULL, "test fraction (random, temporal, world's generator split)"},
     {"dataset.eval_negatives", KGM_KEY_INT, OFF(data.eval_negatives), "0", GE(0), NULL,
      "sampled evaluation negatives per positive, drawn once (0 = full ranking)"},
     {"dataset.train_negatives", KGM_KEY_INT, OFF(data.train_negatives), "0", GE(0), NULL,
@@ -1752,6 +1755,63 @@ static void context_report(ctx_agg *g, kgm_diag_list *dl) {
     free(g->e);
 }
 
+/* True when `key` (section.name) is written in the manifest or is an
+ * ablation axis, i.e. the user chose its value. */
+static bool key_given(const kgm_manifest *m, const char *key) {
+    for (int32_t a = 0; a < m->plan.n_axes; a++)
+        if (!strcmp(m->plan.axes[a].key, key)) return true;
+    const char *dot = strchr(key, '.');
+    char sec[64];
+    snprintf(sec, sizeof sec, "%.*s", (int)(dot - key), key);
+    return yn_get(yn_get(m->root, sec, NULL), dot + 1, NULL) != NULL;
+}
+
+/* dataset.* keys that the chosen source would ignore are errors. */
+static void dataset_check(const kgm_manifest *m, int32_t pt, const kgm_run_config *c, const char *suffix,
+                          kgm_diag_list *dl) {
+    const kgm_data_cfg *d = &c->data;
+    char w[KGM_PATH + 32];
+    bool world = !strcmp(d->source, "world"), mmoe = !strcmp(d->source, "mmoe");
+    bool social_set = !strncmp(d->source, "social-small/", 13);
+    bool no_kg = mmoe || social_set || !strcmp(d->source, "census-kdd") || !strcmp(d->source, "kernlab-income");
+    if (d->kg_path[0] && no_kg) {
+        key_where(m, pt, "dataset.kg_path", w, sizeof w);
+        kgm_diag_add(dl, w, "dataset.kg_path: expected a source with a knowledge graph to merge the triples into, found "
+                     "source '%s' (no KG)%s", d->source, suffix);
+    }
+    if (world || mmoe) {
+        static const char *const loaded_only[] = {"dataset.social_path", "dataset.min_user_interactions",
+                                                  "dataset.min_item_interactions", "dataset.rating_threshold"};
+        bool set[4] = {d->social_path[0] != 0, d->min_user_interactions > 0, d->min_item_interactions > 0,
+                       !isnan(d->rating_threshold)};
+        for (int k = 0; k < 4; k++)
+            if (set[k]) {
+                key_where(m, pt, loaded_only[k], w, sizeof w);
+                kgm_diag_add(dl, w, "%s: applies to loaded data; source '%s' is generated (expected it unset)%s",
+                             loaded_only[k], d->source, suffix);
+            }
+    }
+    if (mmoe && strcmp(d->split, "generator") && strcmp(d->split, "given")) {
+        key_where(m, pt, "dataset.split", w, sizeof w);
+        kgm_diag_add(dl, w, "dataset.split: source mmoe comes split by mmoe_n_train/mmoe_n_valid/mmoe_n_test; "
+                     "expected generator, found '%s'%s", d->split, suffix);
+    }
+    for (int k = 0; mmoe && k < 2; k++) {
+        const char *key = k ? "dataset.test_frac" : "dataset.valid_frac";
+        if (!key_given(m, key)) continue;
+        key_where(m, pt, key, w, sizeof w);
+        kgm_diag_add(dl, w, "%s: source mmoe sizes its splits with dataset.mmoe_n_valid / mmoe_n_test; expected "
+                     "%s unset%s", key, key + 8, suffix);
+    }
+    bool has_edges = social_set || d->social_path[0] || !strcmp(d->source, "auto") || !strcmp(d->source, "cache");
+    if (d->social_directed && !has_edges) {
+        key_where(m, pt, "dataset.social_directed", w, sizeof w);
+        kgm_diag_add(dl, w, "dataset.social_directed: applies to a social edge list (dataset.social_path or source "
+                     "social-small/NAME); source '%s'%s has %s%s", d->source, world ? "'s generated graph" : "",
+                     world ? "undirected edges" : "no edge list", suffix);
+    }
+}
+
 static void cross_check(const kgm_manifest *m, int32_t pt, const kgm_run_config *c, kgm_diag_list *dl) {
     char w[KGM_PATH + 32];
     const char *suffix = "";
@@ -1788,6 +1848,7 @@ static void cross_check(const kgm_manifest *m, int32_t pt, const kgm_run_config 
                          c->eval.select, suffix);
         }
     }
+    dataset_check(m, pt, c, suffix, dl);
     if (c->data.valid_frac + c->data.test_frac >= 1.0) {
         key_where(m, pt, "dataset.test_frac", w, sizeof w);
         kgm_diag_add(dl, w, "dataset: valid_frac + test_frac must be below 1 (%g + %g)%s", c->data.valid_frac,

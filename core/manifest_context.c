@@ -56,11 +56,7 @@ typedef struct {
 static const ctx_rule rules[] = {
     {"dataset.path", src_loaded, "for loaded data (dataset.source other than world and mmoe, which are generated)"},
     {"dataset.cache", src_loaded, "for loaded data (generated sources are rebuilt from their seed, never cached)"},
-    {"dataset.social_path", src_loaded, "for loaded data (the world generates its own social graph)"},
     {"dataset.exclude_columns", src_tabular_possible, "for tabular data (source world gives user-item interactions)"},
-    {"dataset.min_user_interactions", src_loaded, "for loaded interaction data (the world's are generated)"},
-    {"dataset.min_item_interactions", src_loaded, "for loaded interaction data (the world's are generated)"},
-    {"dataset.rating_threshold", src_loaded, "for loaded rating data (the world's labels are already 0/1)"},
     {"dataset.train_negatives", src_loaded, "for loaded implicit-feedback data (generated data has explicit labels)"},
     {"dataset.n_users", src_world, "with dataset.source: world"},
     {"dataset.n_items", src_world, "with dataset.source: world"},

@@ -70,8 +70,8 @@ static void out_path(char *buf, size_t n, const kgm_run_config *cfg, const char 
     snprintf(buf, n, "%s/%s", cfg->output, name);
 }
 
-static void tlog(kgm_trainer *tr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tlog(kgm_trainer *tr, const char *fmt, ...) {
+#define tlog kgm_trainer_log
+void kgm_trainer_log(kgm_trainer *tr, const char *fmt, ...) {
     if (!tr->log) return;
     va_list ap;
     va_start(ap, fmt);

@@ -36,84 +36,192 @@ static kgm_status prep_from_cfg(kgm_trainer *tr, kgm_prep_settings *p) {
     return KGM_OK;
 }
 
+/* Filters apply to loaded data only: generated rows are aligned with
+ * per-row columns (the world's conversion) and have nothing to filter. */
+static kgm_status no_filters_on_generated(const kgm_data_cfg *d) {
+    const char *k = d->min_user_interactions > 0   ? "min_user_interactions"
+                    : d->min_item_interactions > 0 ? "min_item_interactions"
+                    : !isnan(d->rating_threshold)  ? "rating_threshold"
+                    : d->social_path[0]            ? "social_path"
+                                                   : NULL;
+    if (k)
+        return KGM_ERR(KGM_ERR_ARG, "dataset.%s applies to loaded data; source '%s' is generated (its own %s)", k,
+                       d->source, strcmp(k, "social_path") ? "rows, unfiltered" : "social graph");
+    return KGM_OK;
+}
+
+/* The generated world: the generator's own split at valid_frac/test_frac
+ * (split: generator or given), or its interactions re-split as asked. */
+static kgm_status open_world(kgm_trainer *tr, kgm_dataset *ds) {
+    const kgm_data_cfg *d = &tr->cfg->data;
+    kgm_gen_world_cfg g;
+    kgm_gen_world_cfg_default(&g);
+    g.seed = tr->data_seed;
+    g.n_users = d->n_users;
+    g.n_items = d->n_items;
+    g.dim = d->latent_dim;
+    g.interactions_per_user = d->interactions_per_user;
+    g.cold_user_frac = d->cold_user_frac;
+    g.cold_item_frac = d->cold_item_frac;
+    g.label_noise = d->noise;
+    g.valid_frac = d->valid_frac;
+    g.test_frac = d->test_frac;
+    g.conversion = true;
+    KGM_TRY(no_filters_on_generated(d));
+    KGM_TRY(kgm_gen_world(&g, ds));
+    kgm_prep_settings prep;
+    KGM_TRY(prep_from_cfg(tr, &prep));
+    if (prep.split == KGM_SPLIT_NONE) return KGM_OK;
+    KGM_TRY(kgm_data_resplit(ds, &prep));
+    kgm_trainer_log(tr, "dataset.split %s: the world's interactions re-split (train %lld, valid %lld, test %lld)", d->split,
+                    (long long)ds->split.n_train, (long long)ds->split.n_valid, (long long)ds->split.n_test);
+    return KGM_OK;
+}
+
+static kgm_status open_mmoe(kgm_trainer *tr, kgm_dataset *ds) {
+    const kgm_data_cfg *d = &tr->cfg->data;
+    if (strcmp(d->split, "generator") && strcmp(d->split, "given"))
+        return KGM_ERR(KGM_ERR_ARG,
+                       "dataset.split '%s' does not apply to source mmoe: its rows come split "
+                       "(dataset.mmoe_n_train / mmoe_n_valid / mmoe_n_test); expected generator",
+                       d->split);
+    KGM_TRY(no_filters_on_generated(d));
+    kgm_gen_mmoe_cfg g;
+    kgm_gen_mmoe_cfg_default(&g);
+    g.seed = tr->data_seed;
+    g.d = d->mmoe_dim;
+    g.p = d->mmoe_corr;
+    g.n_train = d->mmoe_n_train;
+    g.n_valid = d->mmoe_n_valid;
+    g.n_test = d->mmoe_n_test;
+    return kgm_gen_mmoe(&g, ds);
+}
+
+/* dataset.kg_path: triples merged into the KG the source came with (new
+ * entity and relation names are added), counted in the log. */
+static kgm_status merge_kg_path(kgm_trainer *tr, const kgm_load_opts *lo, kgm_dataset *ds) {
+    const kgm_data_cfg *d = &tr->cfg->data;
+    if (ds->kg.n == 0)
+        return KGM_ERR(KGM_ERR_ARG,
+                       "dataset.kg_path (%s): expected a source with a knowledge graph to merge the triples into, "
+                       "found none in source '%s'",
+                       d->kg_path, d->source);
+    int64_t n0 = ds->kg.n;
+    int32_t e0 = ds->entities.count, r0 = ds->relations.count;
+    kgm_text_format f;
+    kgm_text_format_default(&f, KGM_TEXT_TRIPLES);
+    KGM_TRY(kgm_load_triples(d->kg_path, &f, lo, ds));
+    kgm_trainer_log(tr, "dataset.kg_path %s: %lld KG triples added (%d new entities, %d new relations), %lld in all",
+                    d->kg_path, (long long)(ds->kg.n - n0), ds->entities.count - e0, ds->relations.count - r0,
+                    (long long)ds->kg.n);
+    return KGM_OK;
+}
+
+/* A cache is current only if it was built from the extra files named now
+ * and with the same edge direction. */
+static bool cache_matches(const kgm_data_cfg *d, const kgm_dataset *ds, const char **why) {
+    const char *need[2] = {d->kg_path, d->social_path};
+    for (int k = 0; k < 2; k++) {
+        bool found = !need[k][0];
+        for (int32_t i = 0; i < ds->prov.n_sources && !found; i++) found = !strcmp(ds->prov.sources[i].path, need[k]);
+        if (!found) {
+            *why = k ? "built without dataset.social_path" : "built without dataset.kg_path";
+            return false;
+        }
+    }
+    if (ds->social.n > 0 && ds->social.directed != d->social_directed) {
+        *why = "its social graph has the other direction setting (dataset.social_directed)";
+        return false;
+    }
+    return true;
+}
+
+static kgm_status load_source(kgm_trainer *tr, const kgm_load_opts *lo, kgm_dataset *ds) {
+    const kgm_data_cfg *d = &tr->cfg->data;
+    const char *path = d->path[0] ? d->path : NULL;
+    if (strcmp(d->source, "auto") == 0 || strcmp(d->source, "cache") == 0) {
+        if (!path) return KGM_ERR(KGM_ERR_ARG, "dataset.path is required for source '%s'", d->source);
+        return kgm_load_auto(path, lo, ds);
+    }
+    if (strcmp(d->source, "movielens") == 0) return kgm_load_movielens(path ? path : ".", lo, ds);
+    if (strcmp(d->source, "mkr") == 0) return kgm_load_mkr(path ? path : ".", lo, ds);
+    if (strcmp(d->source, "kgat") == 0) return kgm_load_kgat(path ? path : ".", lo, ds);
+    if (strcmp(d->source, "census-kdd") == 0) return kgm_load_census_kdd(path ? path : ".", lo, ds);
+    if (strcmp(d->source, "wordnet") == 0) return kgm_load_wordnet(path ? path : ".", lo, ds);
+    return kgm_load_named(d->source, path, lo, ds);
+}
+
+static kgm_status open_loaded(kgm_trainer *tr, kgm_dataset *ds) {
+    const kgm_data_cfg *d = &tr->cfg->data;
+    kgm_load_report rep;
+    memset(&rep, 0, sizeof rep);
+    kgm_load_opts lo;
+    memset(&lo, 0, sizeof lo);
+    lo.report = &rep;
+    lo.directed_edges = d->social_directed;
+    kgm_prep_settings prep;
+    KGM_TRY(prep_from_cfg(tr, &prep));
+    if (d->cache[0]) {
+        kgm_cache_expect ex = {.verify_sources = true, .prep = &prep};
+        kgm_status st = kgm_dataset_load(d->cache, &ex, ds);
+        const char *why = NULL;
+        if (st == KGM_OK && cache_matches(d, ds, &why)) {
+            kgm_trainer_log(tr, "cache: dataset read from %s", d->cache);
+            return KGM_OK;
+        }
+        if (st != KGM_ERR_IO) kgm_trainer_log(tr, "cache %s not used (%s); rebuilding", d->cache, why ? why : kgm_error_message());
+        kgm_dataset_destroy(ds);
+        kgm_dataset_init(ds);
+    }
+    KGM_TRY(load_source(tr, &lo, ds));
+    int64_t dups_before = ds->social.n > 0 ? 0 : rep.duplicates; /* the rest are repeated edges */
+    if (d->social_path[0]) {
+        kgm_text_format f;
+        kgm_text_format_default(&f, KGM_TEXT_EDGES);
+        KGM_TRY(kgm_load_edges(d->social_path, &f, d->social_directed, &lo, ds));
+    }
+    if (ds->social.n > 0 && (rep.reciprocal || rep.weight_conflicts || d->social_path[0]))
+        kgm_trainer_log(tr, "social graph (%s): %lld edges; %lld reciprocal pairs merged, %lld repeated edges dropped "
+                            "(%lld with another weight than the kept first listing)",
+                        ds->social.directed ? "directed" : "undirected", (long long)ds->social.n, (long long)rep.reciprocal,
+                        (long long)(rep.duplicates - dups_before),
+                        (long long)rep.weight_conflicts);
+    if (d->kg_path[0]) KGM_TRY(merge_kg_path(tr, &lo, ds));
+    if (ds->inter.n > 0 && (prep.split != KGM_SPLIT_NONE || !isnan(prep.rating_threshold) || prep.min_user_interactions ||
+                            prep.min_item_interactions))
+        KGM_TRY(kgm_data_prepare(ds, &prep));
+    if (d->cache[0]) {
+        KGM_TRY(kgm_dataset_save(ds, d->cache));
+        kgm_trainer_log(tr, "cache: dataset written to %s", d->cache);
+    }
+    return KGM_OK;
+}
+
 kgm_status kgm_trainer_open_data(kgm_trainer *tr) {
     const kgm_data_cfg *d = &tr->cfg->data;
     kgm_dataset *ds = &tr->ds;
     kgm_dataset_init(ds);
     tr->data_seed = d->data_seed ? d->data_seed : tr->cfg->seed;
-    kgm_load_opts lo;
-    memset(&lo, 0, sizeof lo);
-    bool generated = false;
     if (strcmp(d->source, "world") == 0) {
-        kgm_gen_world_cfg g;
-        kgm_gen_world_cfg_default(&g);
-        g.seed = tr->data_seed;
-        g.n_users = d->n_users;
-        g.n_items = d->n_items;
-        g.dim = d->latent_dim;
-        g.interactions_per_user = d->interactions_per_user;
-        g.cold_user_frac = d->cold_user_frac;
-        g.cold_item_frac = d->cold_item_frac;
-        g.label_noise = d->noise;
-        g.conversion = true;
-        KGM_TRY(kgm_gen_world(&g, ds));
-        generated = true;
+        KGM_TRY(open_world(tr, ds));
+        if (d->kg_path[0]) {
+            kgm_load_opts lo;
+            memset(&lo, 0, sizeof lo);
+            KGM_TRY(merge_kg_path(tr, &lo, ds));
+        }
     } else if (strcmp(d->source, "mmoe") == 0) {
-        kgm_gen_mmoe_cfg g;
-        kgm_gen_mmoe_cfg_default(&g);
-        g.seed = tr->data_seed;
-        g.d = d->mmoe_dim;
-        g.p = d->mmoe_corr;
-        g.n_train = d->mmoe_n_train;
-        g.n_valid = d->mmoe_n_valid;
-        g.n_test = d->mmoe_n_test;
-        KGM_TRY(kgm_gen_mmoe(&g, ds));
-        generated = true;
+        if (d->kg_path[0])
+            return KGM_ERR(KGM_ERR_ARG, "dataset.kg_path (%s): source mmoe has no knowledge graph to merge it into", d->kg_path);
+        KGM_TRY(open_mmoe(tr, ds));
     } else {
-        const char *path = d->path[0] ? d->path : NULL;
-        kgm_prep_settings prep;
-        KGM_TRY(prep_from_cfg(tr, &prep));
-        bool cached = false;
-        if (d->cache[0]) {
-            kgm_cache_expect ex = {.verify_sources = true, .prep = &prep};
-            kgm_status st = kgm_dataset_load(d->cache, &ex, ds);
-            if (st == KGM_OK) {
-                cached = true;
-                if (tr->log) fprintf(tr->log, "cache: dataset read from %s\n", d->cache);
-            }
-            else {
-                if (st != KGM_ERR_IO && tr->log) fprintf(tr->log, "cache %s not used (%s); rebuilding\n", d->cache, kgm_error_message());
-                kgm_dataset_destroy(ds);
-                kgm_dataset_init(ds);
-            }
-        }
-        if (!cached) {
-            kgm_status st;
-            if (strcmp(d->source, "auto") == 0 || strcmp(d->source, "cache") == 0) {
-                if (!path) return KGM_ERR(KGM_ERR_ARG, "dataset.path is required for source '%s'", d->source);
-                st = kgm_load_auto(path, &lo, ds);
-            } else if (strcmp(d->source, "movielens") == 0) st = kgm_load_movielens(path ? path : ".", &lo, ds);
-            else if (strcmp(d->source, "mkr") == 0) st = kgm_load_mkr(path ? path : ".", &lo, ds);
-            else if (strcmp(d->source, "kgat") == 0) st = kgm_load_kgat(path ? path : ".", &lo, ds);
-            else if (strcmp(d->source, "census-kdd") == 0) st = kgm_load_census_kdd(path ? path : ".", &lo, ds);
-            else if (strcmp(d->source, "wordnet") == 0) st = kgm_load_wordnet(path ? path : ".", &lo, ds);
-            else st = kgm_load_named(d->source, path, &lo, ds);
-            KGM_TRY(st);
-            if (d->social_path[0]) {
-                kgm_text_format f;
-                kgm_text_format_default(&f, KGM_TEXT_EDGES);
-                KGM_TRY(kgm_load_edges(d->social_path, &f, false, &lo, ds));
-            }
-            if (ds->inter.n > 0 && (prep.split != KGM_SPLIT_NONE || !isnan(prep.rating_threshold) ||
-                                    prep.min_user_interactions || prep.min_item_interactions))
-                KGM_TRY(kgm_data_prepare(ds, &prep));
-            if (d->cache[0]) {
-                KGM_TRY(kgm_dataset_save(ds, d->cache));
-                if (tr->log) fprintf(tr->log, "cache: dataset written to %s\n", d->cache);
-            }
-        }
+        KGM_TRY(open_loaded(tr, ds));
     }
-    (void)generated;
+    if (d->social_directed && ds->social.n == 0)
+        return KGM_ERR(KGM_ERR_ARG, "dataset.social_directed is true but source '%s' has no social edges (expected "
+                                    "dataset.social_path or a social edge list)", d->source);
+    if (ds->social.n > 0 && ds->social.directed != d->social_directed)
+        return KGM_ERR(KGM_ERR_ARG, "dataset.social_directed is %s but the social graph of source '%s' is %s",
+                       d->social_directed ? "true" : "false", d->source, ds->social.directed ? "directed" : "undirected");
     KGM_TRY(kgm_dataset_validate(ds));
     if (d->exclude_columns[0] && !(ds->tabular.rows > 0 && ds->inter.n == 0))
         return KGM_ERR(KGM_ERR_ARG,
@@ -214,19 +322,27 @@ static kgm_status random_split(int64_t n, double fv, double ft, uint64_t seed, c
     return KGM_OK;
 }
 
-static kgm_status build_user_pos(kgm_view_split *s, int32_t n_users, bool social) {
+/* Per-user lists of a split: items with a positive label, or a user's
+ * friends (`both`: an undirected edge puts each end in the other's list). */
+static kgm_status build_user_pos(kgm_view_split *s, int32_t n_users, bool social, bool both) {
     ALLOC(s->up_ptr, n_users + 1);
-    ALLOC(s->up_col, s->n);
+    ALLOC(s->up_col, both ? 2 * s->n : s->n);
     if (!s->up_ptr || !s->up_col) return KGM_ERR(KGM_ERR_NOMEM, "user lists");
     const int32_t *key = social ? s->src : s->user, *val = social ? s->dst : s->item;
     for (int64_t i = 0; i < s->n; i++)
-        if (social || !s->label || s->label[i] > 0) s->up_ptr[key[i] + 1]++;
+        if (social || !s->label || s->label[i] > 0) {
+            s->up_ptr[key[i] + 1]++;
+            if (both) s->up_ptr[val[i] + 1]++;
+        }
     for (int32_t u = 0; u < n_users; u++) s->up_ptr[u + 1] += s->up_ptr[u];
     int64_t *fill = malloc(((size_t)n_users + 1) * sizeof *fill);
     if (!fill) return KGM_ERR(KGM_ERR_NOMEM, "user lists");
     memcpy(fill, s->up_ptr, (size_t)n_users * sizeof *fill);
     for (int64_t i = 0; i < s->n; i++)
-        if (social || !s->label || s->label[i] > 0) s->up_col[fill[key[i]]++] = val[i];
+        if (social || !s->label || s->label[i] > 0) {
+            s->up_col[fill[key[i]]++] = val[i];
+            if (both) s->up_col[fill[val[i]]++] = key[i];
+        }
     free(fill);
     /* sort and dedupe each list (insertion sort: lists are short) */
     int64_t w = 0;
@@ -346,7 +462,7 @@ static kgm_status view_interactions(kgm_trainer *tr, kgm_run_task *t, int kind) 
         if (!neg && !st) st = KGM_ERR(KGM_ERR_NOMEM, "negatives");
         free(neg);
         v->n = n;
-        if (!st) st = build_user_pos(v, ds->users.count, false);
+        if (!st) st = build_user_pos(v, ds->users.count, false, false);
     }
     if (have_ns) {
         kgm_neg_sampler_destroy(&ns);
@@ -385,11 +501,58 @@ static kgm_status view_kg(kgm_trainer *tr, kgm_run_task *t) {
     return KGM_OK;
 }
 
+typedef struct {
+    uint64_t key; /* unordered pair (min << 32 | max) */
+    int64_t row;
+} pair_row;
+
+static int pair_row_cmp(const void *pa, const void *pb) {
+    const pair_row *a = pa, *b = pb;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return (a->row > b->row) - (a->row < b->row);
+}
+
+/* Train/valid/test of each social edge, drawn per unordered pair: (a, b) and
+ * (b, a) of a directed graph share a split, otherwise one would reveal the
+ * other (reciprocity) across splits. Pairs are numbered in order of first
+ * appearance, so a graph with each pair once gets the per-edge draw. */
+kgm_status kgm_social_split_by_pair(const kgm_social *so, uint64_t seed, int8_t **out) {
+    int64_t n = so->n;
+    pair_row *v = malloc(((size_t)n + 1) * sizeof *v);
+    int64_t *first = malloc(((size_t)n + 1) * sizeof *first);
+    if (!v || !first) {
+        free(v);
+        free(first);
+        return KGM_ERR(KGM_ERR_NOMEM, "social split");
+    }
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t a = (uint32_t)so->src[i], b = (uint32_t)so->dst[i];
+        v[i] = (pair_row){a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a, i};
+    }
+    qsort(v, (size_t)n, sizeof *v, pair_row_cmp);
+    for (int64_t g = 0, e; g < n; g = e)
+        for (e = g; e < n && v[e].key == v[g].key; e++) first[v[e].row] = v[g].row;
+    free(v);
+    int64_t ng = 0; /* first[i] = the group number once i is a first listing */
+    for (int64_t i = 0; i < n; i++) first[i] = first[i] == i ? ng++ : first[first[i]];
+    int8_t *ga, *a = malloc((size_t)n + 1);
+    kgm_status st = a ? random_split(ng, 0.1, 0.1, seed, "social-split", &ga) : KGM_ERR(KGM_ERR_NOMEM, "social split");
+    if (st == KGM_OK) {
+        for (int64_t i = 0; i < n; i++) a[i] = ga[first[i]];
+        free(ga);
+        *out = a;
+    } else {
+        free(a);
+    }
+    free(first);
+    return st;
+}
+
 static kgm_status view_social(kgm_trainer *tr, kgm_run_task *t) {
     const kgm_social *so = &tr->ds.social;
     if (so->n == 0) return KGM_ERR(KGM_ERR_ARG, "task '%s' needs social edges, the dataset has none", t->spec->name);
     int8_t *a;
-    KGM_TRY(random_split(so->n, 0.1, 0.1, tr->data_seed, "social-split", &a));
+    KGM_TRY(kgm_social_split_by_pair(so, tr->data_seed, &a));
     for (int s = 0; s < 3; s++) {
         kgm_view_split *v = &t->view.s[s];
         int64_t cap = 0;
@@ -410,7 +573,7 @@ static kgm_status view_social(kgm_trainer *tr, kgm_run_task *t) {
                 v->weight[v->n] = so->weight ? so->weight[i] : 1.0f;
                 v->n++;
             }
-        kgm_status st = build_user_pos(v, tr->ds.users.count, true);
+        kgm_status st = build_user_pos(v, tr->ds.users.count, true, !so->directed);
         if (st) {
             free(a);
             return st;
@@ -673,7 +836,7 @@ static kgm_status view_tabular(kgm_trainer *tr, kgm_run_task *t) {
     return KGM_OK;
 }
 
-kgm_status kgm_view_split_user_lists(kgm_view_split *s, int32_t n_users) { return build_user_pos(s, n_users, false); }
+kgm_status kgm_view_split_user_lists(kgm_view_split *s, int32_t n_users) { return build_user_pos(s, n_users, false, false); }
 
 kgm_status kgm_trainer_build_views(kgm_trainer *tr) {
     bool tabular = tr->ds.tabular.rows > 0 && tr->ds.inter.n == 0;

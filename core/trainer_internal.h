@@ -121,7 +121,12 @@ kgm_status kgm_trainer_step(kgm_trainer *tr);
 
 /* trainer_data.c */
 kgm_status kgm_trainer_open_data(kgm_trainer *tr);
+/* One line to the run log (nothing without a log). */
+void kgm_trainer_log(struct kgm_trainer *tr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 kgm_status kgm_trainer_build_views(kgm_trainer *tr);
+/* Split of each social edge (0 train, 1 valid, 2 test; *out malloc'ed),
+ * drawn per unordered pair so (a, b) and (b, a) never straddle splits. */
+kgm_status kgm_social_split_by_pair(const kgm_social *so, uint64_t seed, int8_t **out);
 void kgm_view_destroy(kgm_view *v);
 /* (Re)build the per-user positive lists of a split from its rows. */
 kgm_status kgm_view_split_user_lists(kgm_view_split *s, int32_t n_users);

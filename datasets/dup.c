@@ -209,3 +209,68 @@ int64_t kgm__find_dups(const int32_t *a, const int32_t *b, const int32_t *c, int
     free(v);
     return dups;
 }
+
+/* ---- social edges ------------------------------------------------------------------ */
+
+/* Keys of the social edges (src << 32 | dst, with src <= dst when undirected)
+ * into v, sorted stably; false when out of memory. */
+static bool radix_sort_fill(const kgm_social *s, keyed *v, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t a = (uint32_t)s->src[i], b = (uint32_t)s->dst[i];
+        if (!s->directed && b < a) {
+            uint32_t t = a;
+            a = b;
+            b = t;
+        }
+        v[i] = (keyed){(uint64_t)a << 32 | b, (uint64_t)i};
+    }
+    return radix_sort(v, n);
+}
+
+/* Drop rows [k] of the social arrays where drop[k] is set, keeping order. */
+static void social_compact(kgm_social *s, const uint8_t *drop) {
+    int64_t w = 0;
+    for (int64_t i = 0; i < s->n; i++) {
+        if (drop[i]) continue;
+        s->src[w] = s->src[i];
+        s->dst[w] = s->dst[i];
+        if (s->weight) s->weight[w] = s->weight[i];
+        w++;
+    }
+    s->n = w;
+}
+
+kgm_status kgm_social_merge(kgm_social *s, kgm_social_merged *out) {
+    memset(out, 0, sizeof *out);
+    int64_t n = s->n;
+    if (n < 2) return KGM_OK;
+    /* key: the ordered pair (directed) or the unordered one (min, max); a
+     * stable sort keeps each group's rows in file order, so the first listing
+     * of a pair is the one kept */
+    keyed *v = malloc((size_t)n * sizeof *v);
+    uint8_t *drop = calloc((size_t)n, 1);
+    if (!v || !drop || !radix_sort_fill(s, v, n)) {
+        free(v);
+        free(drop);
+        return KGM_ERR(KGM_ERR_NOMEM, "merging %lld social edges", (long long)n);
+    }
+    for (int64_t g = 0; g < n;) {
+        int64_t e = g + 1;
+        while (e < n && v[e].key == v[g].key) e++;
+        int64_t keep = (int64_t)v[g].row;
+        bool reverse_seen = false;
+        for (int64_t j = g + 1; j < e; j++) {
+            int64_t i = (int64_t)v[j].row;
+            drop[i] = 1;
+            bool reverse = s->src[i] != s->src[keep];
+            if (reverse && !reverse_seen) out->reciprocal++, reverse_seen = true;
+            else out->duplicates++;
+            if (s->weight && s->weight[i] != s->weight[keep]) out->weight_conflicts++;
+        }
+        g = e;
+    }
+    social_compact(s, drop);
+    free(v);
+    free(drop);
+    return KGM_OK;
+}

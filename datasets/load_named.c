@@ -118,7 +118,8 @@ static kgm_status body_named(kgm_reader *r, void *v) {
     named_ctx *c = v;
     if (c->kind == 0) return kgm__load_interactions_rd(r, &c->f, c->ds);
     if (c->kind == 1) return kgm__load_triples_rd(r, &c->f, c->ds);
-    return kgm__load_edges_rd(r, &c->f, false, c->ds); /* the shared social sets are undirected */
+    /* the shared social sets are read undirected unless the caller says otherwise */
+    return kgm__load_edges_rd(r, &c->f, r->opts && r->opts->directed_edges, c->ds);
 }
 
 static kgm_status load_ml_small(const char *dir, const kgm_load_opts *o, kgm_dataset *ds) {
@@ -302,8 +303,8 @@ static kgm_status load_auto(const char *path, const kgm_load_opts *o, kgm_datase
     double x;
     if (nf >= 3 && !kgm__parse_f64(kgm__trim(fl[1]).p, kgm__trim(fl[1]).n, &x)) return kgm_load_triples(path, NULL, o, ds);
     if (nf == 2) {
-        /* two id columns: an edge list */
-        return kgm_load_edges(path, NULL, true, o, ds);
+        /* two id columns: an edge list (undirected unless o->directed_edges) */
+        return kgm_load_edges(path, NULL, o && o->directed_edges, o, ds);
     }
     return kgm_load_interactions(path, NULL, o, ds);
 }

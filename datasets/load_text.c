@@ -340,12 +340,19 @@ kgm_status kgm__load_edges_rd(kgm_reader *r, const kgm_text_format *f, bool dire
     text_state s;
     KGM_TRY(state_init(&s, f, KGM_TEXT_EDGES));
     static const bool numeric[4] = {false, false, true, false};
-    int64_t n0 = ds->social.n;
     ds->social.directed = directed;
     kgm_status st = text_loop(r, &s, numeric, edge_row, ds);
     state_destroy(&s);
     KGM_TRY(st);
-    return count_dups(r, ds->social.src, ds->social.dst, NULL, n0, ds->social.n);
+    /* one edge per pair (per unordered pair when undirected), counted */
+    kgm_social_merged m;
+    KGM_TRY(kgm_social_merge(&ds->social, &m));
+    r->duplicates += m.duplicates;
+    if (r->opts && r->opts->report) {
+        r->opts->report->reciprocal += m.reciprocal;
+        r->opts->report->weight_conflicts += m.weight_conflicts;
+    }
+    return KGM_OK;
 }
 
 static kgm_status body_edges(kgm_reader *r, void *v) {

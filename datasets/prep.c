@@ -512,3 +512,18 @@ kgm_status kgm_data_prepare(kgm_dataset *ds, const kgm_prep_settings *p) {
     ds->prov.prepared = true;
     return KGM_OK;
 }
+
+kgm_status kgm_data_resplit(kgm_dataset *ds, const kgm_prep_settings *p) {
+    if (p->split == KGM_SPLIT_NONE || p->split == KGM_SPLIT_GIVEN)
+        return KGM_ERR(KGM_ERR_ARG, "re-split: expected a split kind (random, loo, temporal, mkr), found %s",
+                       p->split == KGM_SPLIT_NONE ? "none" : "given");
+    /* rows stay as generated: per-row columns (the world's conversion) keep their alignment */
+    if (!isnan(p->rating_threshold) || p->dedup || p->min_user_interactions > 1 || p->min_item_interactions > 1)
+        return KGM_ERR(KGM_ERR_ARG, "re-split of %s: filters (threshold, dedup, min interactions) would remove rows; "
+                       "expected a split only", ds->name);
+    KGM_TRY(kgm_data_split(ds, p));
+    if (p->eval_negatives > 0) KGM_TRY(kgm_data_eval_negatives(ds, p->eval_negatives, p->eval_neg_kind, p->seed));
+    ds->prov.prep = *p;
+    ds->prov.prepared = true;
+    return KGM_OK;
+}

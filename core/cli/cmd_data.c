@@ -32,6 +32,7 @@ static const char *formats_help =
     "  -f, --format F   auto (default), movielens, mkr, kgat, wordnet, census, named,\n"
     "                   interactions, triples, edges, cache\n"
     "      --lenient    skip malformed rows (counted and reported) instead of failing\n"
+    "      --directed   edge lists are directed (default: undirected, (a, b) and (b, a) are one edge)\n"
     "      --progress   show progress on large files\n";
 
 static int load_as(const char *fmt, const char *path, const kgm_load_opts *o, kgm_dataset *ds) {
@@ -45,7 +46,7 @@ static int load_as(const char *fmt, const char *path, const kgm_load_opts *o, kg
     else if (strcmp(fmt, "named") == 0) st = kgm_load_named(path, NULL, o, ds);
     else if (strcmp(fmt, "interactions") == 0) st = kgm_load_interactions(path, NULL, o, ds);
     else if (strcmp(fmt, "triples") == 0) st = kgm_load_triples(path, NULL, o, ds);
-    else if (strcmp(fmt, "edges") == 0) st = kgm_load_edges(path, NULL, true, o, ds);
+    else if (strcmp(fmt, "edges") == 0) st = kgm_load_edges(path, NULL, o->directed_edges, o, ds);
     else if (strcmp(fmt, "cache") == 0) st = kgm_dataset_load(path, NULL, ds);
     else {
         fprintf(stderr, "kgmtl data: unknown format %s\n", fmt);
@@ -56,7 +57,13 @@ static int load_as(const char *fmt, const char *path, const kgm_load_opts *o, kg
         return 1;
     }
     const kgm_load_report *r = o->report;
-    if (r && (r->skipped || r->duplicates)) {
+    if (r && ds->social.n > 0 && ds->inter.n == 0 && ds->kg.n == 0) /* an edge list: say what was merged */
+        fprintf(stderr,
+                "kgmtl data: %lld edges read, %lld kept (%s): %lld reciprocal pairs merged, %lld duplicate lines dropped, "
+                "%lld of them with another weight than the kept first listing\n",
+                (long long)r->rows, (long long)ds->social.n, ds->social.directed ? "directed" : "undirected",
+                (long long)r->reciprocal, (long long)r->duplicates, (long long)r->weight_conflicts);
+    else if (r && (r->skipped || r->duplicates)) {
         fprintf(stderr, "kgmtl data: %lld rows read, %lld malformed rows skipped, %lld duplicate rows (kept)\n",
                 (long long)r->rows, (long long)r->skipped, (long long)r->duplicates);
         for (int i = 0; i < r->n_messages; i++) fprintf(stderr, "  skipped: %s\n", r->messages[i]);
@@ -69,7 +76,7 @@ static int load_as(const char *fmt, const char *path, const kgm_load_opts *o, kg
 static int cmd_inspect(int argc, char **argv) {
     static const struct option opts[] = {{"format", required_argument, 0, 'f'}, {"lenient", no_argument, 0, 'l'},
                                          {"progress", no_argument, 0, 'p'},       {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+                                         {"directed", no_argument, 0, 'd'},       {0, 0, 0, 0}};
     const char *fmt = NULL;
     kgm_load_report rep = {0};
     kgm_load_opts o = {.report = &rep};
@@ -79,6 +86,7 @@ static int cmd_inspect(int argc, char **argv) {
         switch (c) {
         case 'f': fmt = optarg; break;
         case 'l': o.lenient = true; break;
+        case 'd': o.directed_edges = true; break;
         case 'p': o.progress = true; break;
         case 'h':
             printf("usage: kgmtl data inspect [OPTIONS] PATH|NAME\n\n%s", formats_help);
@@ -123,7 +131,7 @@ static int cmd_convert(int argc, char **argv) {
         {"min-user", required_argument, 0, O_MINU}, {"min-item", required_argument, 0, O_MINI},
         {"negatives", required_argument, 0, O_NEG}, {"neg", required_argument, 0, O_NEGKIND},
         {"seed", required_argument, 0, O_SEED},  {"dedup", no_argument, 0, O_DEDUP},
-        {"export-tsv", required_argument, 0, O_EXPORT},
+        {"export-tsv", required_argument, 0, O_EXPORT}, {"directed", no_argument, 0, 'd'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     const char *fmt = NULL, *out = NULL, *name = NULL, *export_dir = NULL;
     kgm_load_report rep = {0};
@@ -139,6 +147,7 @@ static int cmd_convert(int argc, char **argv) {
         case 'f': fmt = optarg; break;
         case 'o': out = optarg; break;
         case 'l': o.lenient = true; break;
+        case 'd': o.directed_edges = true; break;
         case 'p': o.progress = true; break;
         case 'n': name = optarg; break;
         case O_SPLIT:

@@ -147,7 +147,9 @@ Test(shared, social_small_graphs) {
         bool weighted;
     } g[] = {{"social-small/karate_club", 78, 34, false},
              {"social-small/les_miserables", 254, 77, true},
-             {"social-small/coleman_friendship", 506, 70, false}}; /* 73 pupils, 3 without ties */
+             /* 73 pupils (3 without ties); 506 nominations over two waves: read undirected,
+              * one edge per pair of friends (92 pairs named both ways, 140 repeats across waves) */
+             {"social-small/coleman_friendship", 274, 70, false}};
     for (size_t i = 0; i < sizeof g / sizeof *g; i++) {
         kgm_dataset ds;
         kgm_dataset_init(&ds);
@@ -157,6 +159,14 @@ Test(shared, social_small_graphs) {
         cr_assert_eq(ds.social.weight != NULL, g[i].weighted, "%s", g[i].name);
         kgm_dataset_destroy(&ds);
     }
+    /* directed: the nominations (a names b) without the repeats of the second wave */
+    kgm_dataset ds;
+    kgm_dataset_init(&ds);
+    kgm_load_opts o = {.directed_edges = true};
+    cr_assert_eq(kgm_load_named("social-small/coleman_friendship", root, &o, &ds), KGM_OK, "%s", kgm_error_message());
+    cr_assert(ds.social.directed);
+    cr_assert_eq(ds.social.n, 366);
+    kgm_dataset_destroy(&ds);
 }
 
 Test(shared, glove_subset) {

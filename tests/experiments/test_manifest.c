@@ -69,7 +69,7 @@ Test(manifest, every_section_maps_onto_the_config) {
              "output: out/all\n"
              "published: {ctr.auc: 0.917, acc: 0.843}\n"
              "dataset:\n"
-             "  source: auto\n"
+             "  source: movielens\n" /* a loaded source: threshold, split and fractions apply */
              "  path: data/x\n"
              "  rating_threshold: 4\n"
              "  split: random\n"
@@ -137,7 +137,7 @@ Test(manifest, every_section_maps_onto_the_config) {
     cr_assert_eq(cfg->seed, 7);
     cr_assert_str_eq(cfg->output, "out/all/seed-7");
     cr_assert_str_eq(cfg->published, "ctr.auc=0.917,acc=0.843");
-    cr_assert_str_eq(cfg->data.source, "auto");
+    cr_assert_str_eq(cfg->data.source, "movielens");
     cr_assert_str_eq(cfg->data.path, "data/x");
     cr_assert_float_eq(cfg->data.rating_threshold, 4.0, 1e-12);
     cr_assert_str_eq(cfg->data.split, "random");

@@ -27,7 +27,8 @@ typedef struct kgm_data_cfg {
     char path[KGM_PATH];      /* directory or file for loaders */
     char cache[KGM_PATH];     /* binary cache path ("" = none) */
     char social_path[KGM_PATH]; /* optional `user friend [weight]` edge list */
-    char kg_path[KGM_PATH];     /* optional extra KG triples file */
+    char kg_path[KGM_PATH];     /* optional extra KG triples file, merged into the KG */
+    bool social_directed;       /* social edge lists are directed (default: (a, b) = (b, a), merged) */
     char exclude_columns[KGM_STR]; /* tabular columns kept out of the inputs: "a,b,..." */
     /* preparation */
     int32_t min_user_interactions, min_item_interactions;

@@ -26,7 +26,9 @@ typedef struct kgm_load_report {
     int64_t lines;      /* lines read, header and blank lines included */
     int64_t rows;       /* data rows accepted */
     int64_t skipped;    /* malformed rows skipped (lenient mode only) */
-    int64_t duplicates; /* duplicate rows found */
+    int64_t duplicates; /* duplicate rows found (edge lists: exact repeats, dropped) */
+    int64_t reciprocal; /* undirected edge lists: pairs listed both ways, merged into one edge */
+    int64_t weight_conflicts; /* edge lists: dropped listings whose weight differed from the kept one */
     uint64_t bytes;     /* bytes read */
     int32_t n_messages; /* messages of the first skipped rows */
     char messages[KGM_LOAD_MAX_MESSAGES][256];
@@ -36,6 +38,8 @@ typedef struct kgm_load_opts {
     bool lenient;             /* skip malformed rows (counted) instead of failing */
     bool progress;            /* report progress on stderr for large files */
     kgm_load_report *report;  /* optional: receives counts */
+    bool directed_edges;      /* edge lists read without an explicit direction (shared social-small
+                                 sets, kgm_load_auto) are directed; default undirected */
 } kgm_load_opts;
 
 /* Field layout of a delimited text file. */
@@ -65,7 +69,10 @@ kgm_status kgm_load_interactions(const char *path, const kgm_text_format *f, con
 /* head relation tail rows -> ds->kg. */
 kgm_status kgm_load_triples(const char *path, const kgm_text_format *f, const kgm_load_opts *o,
                             kgm_dataset *ds);
-/* `user friend [weight]` rows -> ds->social (Epinions/Ciao/Last.fm style). */
+/* `user friend [weight]` rows -> ds->social (Epinions/Ciao/Last.fm style).
+ * One edge per pair is kept (kgm_social_merge: per unordered pair unless
+ * `directed`); the report counts the merged reciprocal pairs and the dropped
+ * duplicate lines. */
 kgm_status kgm_load_edges(const char *path, const kgm_text_format *f, bool directed,
                           const kgm_load_opts *o, kgm_dataset *ds);
 

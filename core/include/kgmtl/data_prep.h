@@ -19,6 +19,12 @@ extern "C" {
  * order, as `p` asks; record `p` in ds->prov. */
 kgm_status kgm_data_prepare(kgm_dataset *ds, const kgm_prep_settings *p);
 
+/* Replace the split a dataset came with (a generator's) by p->split (random,
+ * loo, temporal or mkr, with p's fractions and seed) and draw p's evaluation
+ * negatives; rows are not touched, so filters in `p` are refused. Records `p`
+ * in ds->prov. */
+kgm_status kgm_data_resplit(kgm_dataset *ds, const kgm_prep_settings *p);
+
 /* Ratings -> implicit/binary labels: label = (rating >= threshold). With
  * `drop_below` the rows below the threshold are removed instead (counted in
  * ds->prov.rows_filtered). Sets inter.kind to BINARY (or IMPLICIT if dropped). */

@@ -261,6 +261,20 @@ kgm_status kgm_dataset_add_triple(kgm_dataset *ds, int32_t h, int32_t r, int32_t
 /* `weight` is recorded only if the dataset is weighted: the first call with
  * `weighted` true makes it so (earlier edges get weight 1). */
 kgm_status kgm_dataset_add_edge(kgm_dataset *ds, int32_t src, int32_t dst, bool weighted, float weight);
+
+/* What kgm_social_merge removed. */
+typedef struct kgm_social_merged {
+    int64_t reciprocal;       /* undirected: pairs listed both ways, (a, b) and (b, a), kept once */
+    int64_t duplicates;       /* further listings of a pair already kept (exact duplicate lines) */
+    int64_t weight_conflicts; /* removed listings whose weight differs from the kept one */
+} kgm_social_merged;
+
+/* Keep one edge per pair: the ordered pair when s->directed, else the
+ * unordered one, so a friend list given both ways is one undirected edge
+ * (two parallel edges would double the pair in propagation and let a link
+ * task put (a, b) and (b, a) in different splits). The first listing of a
+ * pair is kept, with its weight; order is otherwise unchanged. */
+kgm_status kgm_social_merge(kgm_social *s, kgm_social_merged *out);
 /* Link item -> entity (grows item_entity with -1). */
 kgm_status kgm_dataset_set_item_entity(kgm_dataset *ds, int32_t item, int32_t entity);
 /* Record a source file (path, role) and its checksum, read from disk now. */
