@@ -78,10 +78,17 @@ static double run(const char *cache, const char *out, uint64_t seed, bool with_k
     c.encoder.dim = env_i("MKR_DIM", 8);
     c.encoder.kg = false;
     c.encoder.cross_compress = env_i("MKR_CC", 1);
+    bool exact = env_i("MKR_EXACT", 1) != 0; /* the authors' head and loop (header) */
     tu_add_task(&c, "ctr", "rec", NULL);
-    tu_opt(&c, 0, "hidden", "0");
+    if (exact) {
+        snprintf(c.mixer.kind, sizeof c.mixer.kind, "none");
+        tu_opt(&c, 0, "head", "mkr");
+        tu_opt(&c, 0, "user_layers", env_s("MKR_CC", "1"));
+    } else
+        tu_opt(&c, 0, "hidden", "0");
     if (with_kge) {
         tu_add_task(&c, "kge", "kge", NULL);
+        if (exact) snprintf(c.tasks[1].split, sizeof c.tasks[1].split, "none");
         c.tasks[1].every = env_i("MKR_EVERY", 3);
         c.tasks[1].lr_mult = env_f("MKR_KGE_LR_MULT", 0.5);
         c.tasks[1].weight = env_f("MKR_KGE_WEIGHT", 1.0);
@@ -91,7 +98,7 @@ static double run(const char *cache, const char *out, uint64_t seed, bool with_k
         tu_opt(&c, 1, "negatives", env_s("MKR_NEG", "1"));
     }
     snprintf(c.train.mode, sizeof c.train.mode, "alternating");
-    snprintf(c.train.schedule, sizeof c.train.schedule, "every");
+    snprintf(c.train.schedule, sizeof c.train.schedule, "%s", exact ? "every_epoch" : "every");
     c.train.lr = env_f("MKR_LR", 0.02);
     c.train.weight_decay = 1e-6;
     c.train.epochs = env_i("MKR_EPOCHS", 30);
