@@ -125,6 +125,11 @@ static kgm_status h_opt_string(kgm_task_ctx *ctx, const char *name, const char *
     return KGM_OK;
 }
 
+static const char *h_opt_where(kgm_task_ctx *ctx, const char *name) {
+    int32_t i = ctx && ctx->opts ? opt_index(ctx, name) : -1;
+    return i < 0 ? NULL : ctx->opts[i].where;
+}
+
 void kgm_opt_values_free(kgm_opt_value *vals, int32_t n) {
     if (!vals) return;
     for (int32_t i = 0; i < n; i++) {
@@ -503,6 +508,7 @@ static const kgm_host_api host_api = {
     .op_bpr = kgm_op_bpr,
     .op_margin_ranking = kgm_op_margin_ranking,
     .metrics = &metrics_api,
+    .opt_where = h_opt_where,
     .gradcheck = h_gradcheck,
     /* ABI 1.1 */
     .op_mixture = kgm_op_mixture,

@@ -225,6 +225,10 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
          implied ? " (optimisation.weighting not set and a tasks[].weight is not 1)" : "");
     bool alternating = strcmp(cfg->train.mode, "alternating") == 0;
     if (!alternating && strcmp(cfg->train.mode, "joint") != 0) return KGM_ERR(KGM_ERR_ARG, "unknown optimisation.mode '%s' (joint, alternating)", cfg->train.mode);
+    bool per_epoch = strcmp(cfg->train.schedule, "every_epoch") == 0;
+    if (per_epoch && (!alternating || cfg->train.steps_per_epoch > 0))
+        return KGM_ERR(KGM_ERR_ARG, "optimisation.schedule every_epoch needs mode alternating and no steps_per_epoch "
+                                    "(an epoch is a full pass of each due task)");
     if (alternating && (tr->weighting == KGM_W_GRADNORM || tr->weighting == KGM_W_PCGRAD))
         return KGM_ERR(KGM_ERR_ARG, "optimisation.weighting '%s' needs optimisation.mode joint", cfg->train.weighting);
     if (cfg->train.epochs < 1 || cfg->train.batch_size < 1) return KGM_ERR(KGM_ERR_ARG, "optimisation.epochs and batch_size must be >= 1");
@@ -264,6 +268,10 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
         KGM_TRY(kgm_task_new(t->pl, sp->name[0] ? sp->name : NULL, kv, sp->n_opts, &tc, &t->ctx));
     }
     KGM_TRY(kgm_trainer_build_views(tr));
+    for (int k = 0; k < tr->n_tasks; k++)
+        if (strcmp(cfg->tasks[k].split, "none") == 0)
+            tlog(tr, "task '%s': split none: trains on all %lld rows; it has no valid/test rows, so its metrics are not "
+                     "reported and it takes no part in model selection", tr->t[k].ctx->name, (long long)tr->t[k].view.s[0].n);
     /* streams: tasks whose training rows coincide share batches */
     for (int k = 0; k < tr->n_tasks; k++) {
         tr->t[k].stream = k;
@@ -367,9 +375,7 @@ static const int64_t *next_rows(kgm_trainer *tr, kgm_run_task *t, int64_t step, 
     return owner->perm + start;
 }
 
-static kgm_status forward_task(kgm_trainer *tr, kgm_run_task *t, int64_t step) {
-    int32_t n;
-    const int64_t *rows = next_rows(tr, t, step, &n);
+static kgm_status forward_rows(kgm_trainer *tr, kgm_run_task *t, const int64_t *rows, int32_t n) {
     kgm_batch b;
     KGM_TRY(kgm_trainer_make_batch(tr, t, &t->view.s[0], KGM_SPLIT_TRAIN, rows, n, &b));
     /* Tasks sharing a stream must see the same row pointer for the mixer cache. */
@@ -389,6 +395,12 @@ static kgm_status forward_task(kgm_trainer *tr, kgm_run_task *t, int64_t step) {
     t->loss_n++;
     tr->samples += n;
     return KGM_OK;
+}
+
+static kgm_status forward_task(kgm_trainer *tr, kgm_run_task *t, int64_t step) {
+    int32_t n;
+    const int64_t *rows = next_rows(tr, t, step, &n);
+    return forward_rows(tr, t, rows, n);
 }
 
 static kgm_status optimiser_step(kgm_trainer *tr, float lr_scale) {
@@ -438,6 +450,20 @@ static kgm_status train_step(kgm_trainer *tr, sbuf *wcsv) {
         log_weights_step(tr, wcsv, active);
         return KGM_OK;
     }
+    if (strcmp(c->schedule, "every_epoch") == 0) { /* one batch of the epoch's passes (trainer_schedule.c) */
+        int32_t k, n;
+        int64_t start;
+        if (!kgm_schedule_epoch_locate(tr, tr->epoch, tr->epoch_step++, &k, &start, &n))
+            return KGM_ERR(KGM_ERR_STATE, "epoch %d has no step %lld", tr->epoch, (long long)tr->epoch_step - 1);
+        kgm_run_task *t = &tr->t[k];
+        active[k] = true;
+        begin_step(tr);
+        KGM_TRY(forward_rows(tr, t, tr->t[t->stream].perm + start, n));
+        KGM_TRY(kgm_weighting_backward(tr, active));
+        KGM_TRY(optimiser_step(tr, (float)t->spec->lr_mult));
+        log_weights_step(tr, wcsv, active);
+        return KGM_OK;
+    }
     /* alternating: each scheduled task takes its own optimiser step */
     for (int k = 0; k < T; k++) {
         kgm_run_task *t = &tr->t[k];
@@ -467,6 +493,7 @@ kgm_status kgm_trainer_alloc_perms(kgm_trainer *tr) {
 }
 
 void kgm_trainer_begin_epoch(kgm_trainer *tr) {
+    tr->epoch_step = 0;
     for (int k = 0; k < tr->n_tasks; k++) {
         kgm_run_task *t = &tr->t[k];
         t->loss_sum = t->w_sum = 0;
@@ -773,6 +800,15 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
         goto done;
     }
     bool higher = tr->t[sel_first].pl->desc.metrics[sel_metric[sel_first]].higher_is_better;
+    int n_sel = 0; /* tasks without validation rows (tasks[].split none) cannot select */
+    for (int k = 0; k < tr->n_tasks; k++)
+        if (sel_metric[k] >= 0 && tr->t[k].view.s[1].n == 0) sel_metric[k] = -1;
+        else n_sel += sel_metric[k] >= 0;
+    if (!n_sel) {
+        st = KGM_ERR(KGM_ERR_ARG, "evaluation.select '%s': no selected task has validation rows (tasks[].split none?)",
+                     cfg->eval.select[0] ? cfg->eval.select : tr->t[0].ctx->name);
+        goto done;
+    }
     char sel_name[128];
     if (cfg->eval.select[0] && strncmp(cfg->eval.select, "mean.", 5) == 0 && sel_metric[sel_first] >= 0 &&
         strcmp(tr->t[sel_first].ctx->name, "mean") != 0)
@@ -803,14 +839,23 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
             int64_t s = (tr->t[k].view.s[0].n + tr->t[k].batch - 1) / tr->t[k].batch;
             if (s > steps) steps = s;
         }
+    bool per_epoch = strcmp(cfg->train.schedule, "every_epoch") == 0;
+    int64_t total = (int64_t)cfg->train.epochs * steps, prog_done = (int64_t)cs.epoch * steps;
+    if (per_epoch) { /* epochs differ in length: a task's pass runs on every k-th epoch only */
+        total = prog_done = 0;
+        for (int e = 1; e <= cfg->train.epochs; e++) {
+            total += kgm_schedule_epoch_steps(tr, e);
+            if (e <= cs.epoch) prog_done += kgm_schedule_epoch_steps(tr, e);
+        }
+    }
     kgm_progress pg;
-    kgm_progress_begin(&pg, stderr, cfg->name, (int64_t)cfg->train.epochs * steps);
+    kgm_progress_begin(&pg, stderr, cfg->name, total);
     pg.quiet = opts->quiet;
-    int64_t prog_done = (int64_t)cs.epoch * steps;
     for (int epoch = cs.epoch + 1; epoch <= cfg->train.epochs; epoch++) {
         tr->epoch = epoch;
         kgm_trainer_begin_epoch(tr);
         uint64_t params_before = kgm_weighting_params_hash(tr);
+        if (per_epoch) steps = kgm_schedule_epoch_steps(tr, epoch);
         for (int64_t s = 0; s < steps; s++) {
             st = train_step(tr, &wcsv);
             if (st) goto done;

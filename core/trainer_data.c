@@ -316,6 +316,14 @@ static kgm_status random_split(int64_t n, double fv, double ft, uint64_t seed, c
     return KGM_OK;
 }
 
+/* The split of a view that has its own (KG, social, user attributes, item
+ * labels); tasks[].split none puts every row in train. */
+static kgm_status task_split(const kgm_trainer *tr, const kgm_run_task *t, int64_t n, double fv, double ft,
+                             const char *what, int8_t **out) {
+    bool none = strcmp(t->spec->split, "none") == 0;
+    return random_split(n, none ? 0.0 : fv, none ? 0.0 : ft, tr->data_seed, what, out);
+}
+
 /* Per-user lists of a split: items with a positive label, or a user's
  * friends (`both`: an undirected edge puts each end in the other's list). */
 static kgm_status build_user_pos(kgm_view_split *s, int32_t n_users, bool social, bool both) {
@@ -469,7 +477,7 @@ static kgm_status view_kg(kgm_trainer *tr, kgm_run_task *t) {
     const kgm_triples *kg = &tr->ds.kg;
     if (kg->n == 0) return KGM_ERR(KGM_ERR_ARG, "task '%s' needs KG triples, the dataset has none", t->spec->name);
     int8_t *a;
-    KGM_TRY(random_split(kg->n, 0.05, 0.05, tr->data_seed, "kg-split", &a));
+    KGM_TRY(task_split(tr, t, kg->n, 0.05, 0.05, "kg-split", &a));
     for (int s = 0; s < 3; s++) {
         kgm_view_split *v = &t->view.s[s];
         int64_t cap = 0;
@@ -546,7 +554,8 @@ static kgm_status view_social(kgm_trainer *tr, kgm_run_task *t) {
     const kgm_social *so = &tr->ds.social;
     if (so->n == 0) return KGM_ERR(KGM_ERR_ARG, "task '%s' needs social edges, the dataset has none", t->spec->name);
     int8_t *a;
-    KGM_TRY(kgm_social_split_by_pair(so, tr->data_seed, &a));
+    if (strcmp(t->spec->split, "none") == 0) KGM_TRY(task_split(tr, t, so->n, 0.1, 0.1, "social-split", &a));
+    else KGM_TRY(kgm_social_split_by_pair(so, tr->data_seed, &a));
     for (int s = 0; s < 3; s++) {
         kgm_view_split *v = &t->view.s[s];
         int64_t cap = 0;
@@ -586,7 +595,7 @@ static kgm_status view_user_attr(kgm_trainer *tr, kgm_run_task *t) {
     const int32_t *code = ua->cols[c].cat;
     t->view.n_labels = ua->cols[c].levels.count;
     int8_t *a;
-    KGM_TRY(random_split(ua->rows, 0.1, 0.2, tr->data_seed, "user-attr-split", &a));
+    KGM_TRY(task_split(tr, t, ua->rows, 0.1, 0.2, "user-attr-split", &a));
     for (int s = 0; s < 3; s++) {
         kgm_view_split *v = &t->view.s[s];
         ALLOC(v->row, ua->rows);
@@ -623,7 +632,7 @@ static kgm_status view_item_labels(kgm_trainer *tr, kgm_run_task *t) {
     if (!has) return KGM_ERR(KGM_ERR_NOMEM, "item labels");
     for (int64_t k = 0; k < col->multi_n; k++)
         if (col->multi_row[k] < n_items) has[col->multi_row[k]] = 1;
-    kgm_status st = random_split(n_items, 0.1, 0.2, tr->data_seed, "item-label-split", &a);
+    kgm_status st = task_split(tr, t, n_items, 0.1, 0.2, "item-label-split", &a);
     if (st) {
         free(has);
         return st;
@@ -839,6 +848,12 @@ kgm_status kgm_trainer_build_views(kgm_trainer *tr) {
         int32_t view = t->pl->desc.view;
         t->view.kind = view;
         kgm_status st;
+        bool own = !tabular && (view == KGM_VIEW_KG || view == KGM_VIEW_SOCIAL || view == KGM_VIEW_USER_ATTR ||
+                                view == KGM_VIEW_ITEM_LABELS);
+        if (strcmp(t->spec->split, "none") == 0 && !own)
+            return KGM_ERR(KGM_ERR_ARG, "%s: task '%s': split none is only for tasks with a split of their own (KG triples, "
+                           "social edges, user attributes, item labels); this one uses the dataset's split",
+                           t->spec->where[0] ? t->spec->where : "task", t->spec->name);
         if (tabular && (view == KGM_VIEW_INTERACTIONS || view == KGM_VIEW_RATINGS || view == KGM_VIEW_TABULAR))
             st = view_tabular(tr, t);
         else switch (view) {
@@ -970,6 +985,8 @@ static int64_t be_count(void *self, kgm_task_ctx *ctx, kgm_count_kind what) {
     case KGM_COUNT_HIDDEN:
         if (t->pl->desc.input == KGM_INPUT_PAIR || t->pl->desc.input == KGM_INPUT_TABULAR) return tr->mix.out_dim;
         return tr->enc.d;
+    case KGM_COUNT_PAIR_RAW: /* mixer.kind none on (user, item) rows: h = [u, v, u*v] */
+        return t->pl->desc.input == KGM_INPUT_PAIR && !t->view.tabular && tr->has_mixer && tr->mix.kind == KGM_MIXER_NONE;
     }
     (void)ctx;
     return -1;

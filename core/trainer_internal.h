@@ -105,6 +105,7 @@ typedef struct kgm_trainer {
     /* progress */
     int64_t step, samples;
     int32_t epoch;
+    int64_t epoch_step;    /* steps taken in this epoch (schedule every_epoch) */
     FILE *log;
     FILE *metrics_csv, *weights_csv;
 } kgm_trainer;
@@ -118,6 +119,14 @@ kgm_status kgm_trainer_alloc_perms(kgm_trainer *tr);
 void kgm_trainer_begin_epoch(kgm_trainer *tr);
 /* One training step (joint or alternating, as configured). */
 kgm_status kgm_trainer_step(kgm_trainer *tr);
+
+/* trainer_schedule.c (optimisation.schedule every_epoch) */
+/* Steps of epoch `epoch` (1-based): one full pass per task due that epoch. */
+int64_t kgm_schedule_epoch_steps(const kgm_trainer *tr, int32_t epoch);
+/* Step s of that epoch: the task, the offset of its batch in the stream's
+ * permutation and the batch length; false past the epoch's last step. */
+bool kgm_schedule_epoch_locate(const kgm_trainer *tr, int32_t epoch, int64_t s, int32_t *task, int64_t *start,
+                               int32_t *n);
 
 /* trainer_data.c */
 kgm_status kgm_trainer_open_data(kgm_trainer *tr);

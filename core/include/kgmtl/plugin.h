@@ -28,7 +28,8 @@
  * against 1.x loads into any host of 1.y, y >= x. Any breaking change bumps
  * KGM_ABI_MAJOR.
  *
- * 1.1 appended to kgm_host_api: op_mixture, op_abs, op_log, op_sqrt, op_clamp.
+ * 1.1 appended to kgm_host_api: op_mixture, op_abs, op_log, op_sqrt, op_clamp,
+ * opt_where; and the count KGM_COUNT_PAIR_RAW (a 1.0 host answers -1).
  *
  * Life cycle, per task instance of a run:
  *   create(host, ctx, &self)        read options (host->opt_*), allocate state
@@ -180,7 +181,11 @@ typedef enum kgm_count_kind {
     KGM_COUNT_ROWS_VALID = 6,
     KGM_COUNT_ROWS_TEST = 7,
     KGM_COUNT_DIM = 8,       /* encoder embedding size d (host->embed outputs (n, d)) */
-    KGM_COUNT_HIDDEN = 9     /* columns of batch->h for this task */
+    KGM_COUNT_HIDDEN = 9,    /* columns of batch->h for this task */
+    /* ABI 1.1: 1 when batch->h is the encoder's (user, item) pair itself,
+     * [u, v, u*v] with d columns each (mixer.kind none), else 0; hosts of
+     * ABI 1.0 answer -1 */
+    KGM_COUNT_PAIR_RAW = 10
 } kgm_count_kind;
 
 typedef struct kgm_host_api {
@@ -312,6 +317,12 @@ typedef struct kgm_host_api {
     kgm_status (*op_log)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
     kgm_status (*op_sqrt)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
     kgm_status (*op_clamp)(kgm_tape *tp, kgm_tensor *x, float lo, float hi, kgm_tensor **out);
+    /* Where option `name` was written ("file:line:col" of its value in the
+     * manifest, or the caller's position), "default" when it was not given,
+     * NULL for an option the plugin's schema does not declare: lets a plugin
+     * reject an option that has no effect in its configuration, at the
+     * option's position. */
+    const char *(*opt_where)(kgm_task_ctx *ctx, const char *name);
     /* ---- ABI 1.1 ends here ---- */
 #ifdef KGM_ABI_SIMULATE_NEXT_MINOR
     void (*next_minor_member)(void); /* tests only */
@@ -320,9 +331,9 @@ typedef struct kgm_host_api {
 
 /* host->struct_size of each minor: a plugin may use a member only when the
  * host's table covers it, e.g. `host->struct_size >= KGM_HOST_API_SIZE_1_1`
- * before host->op_mixture .. op_clamp. */
+ * before host->op_mixture .. opt_where. */
 #define KGM_HOST_API_SIZE_1_0 (offsetof(kgm_host_api, gradcheck) + sizeof(void (*)(void)))
-#define KGM_HOST_API_SIZE_1_1 (offsetof(kgm_host_api, op_clamp) + sizeof(void (*)(void)))
+#define KGM_HOST_API_SIZE_1_1 (offsetof(kgm_host_api, opt_where) + sizeof(void (*)(void)))
 
 /* Metric helpers the host lends to plugins (append-only as well). Results are
  * written to the last argument; see kgmtl/metrics.h for the exact definitions. */
