@@ -779,6 +779,14 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
     if (!st) st = kgm_plugin_record_fill(tr);
     if (!st) st = write_resolved(tr, cfg, path, sizeof path);
     if (st) goto done;
+    for (int k = 0; k < tr->n_tasks; k++)
+        if (tr->t[k].view.kind == KGM_VIEW_IMPLICIT) {
+            if (cfg->data.eval_negatives > 0)
+                tlog(tr, "task %s: top-K protocol sampled-%d (each positive against its %d stored uniform negatives, "
+                         "data seed %llu)", tr->t[k].ctx->name, cfg->data.eval_negatives, cfg->data.eval_negatives,
+                     (unsigned long long)tr->data_seed);
+            else tlog(tr, "task %s: top-K protocol full (every item ranked, known positives masked)", tr->t[k].ctx->name);
+        }
     int sel_metric[KGM_MAX_TASKS], sel_first;
     if (find_select(tr, sel_metric, &sel_first) != 0) {
         st = KGM_ERR(KGM_ERR_ARG, "evaluation.select '%s' names no task.metric of this run (TASK.METRIC, or "
