@@ -197,6 +197,11 @@ static kgm_status tk_eval(void *self, kgm_task_ctx *ctx, kgm_tape *tp, kgm_split
         int32_t K;
         const int32_t *negs;
         PU_TRY(H->eval_negatives(ctx, split, &K, &negs));
+        if (K > 0 && t->kgat)
+            return PU_ERR(H, KGM_ERR_ARG,
+                          "option kgat_ndcg: expected false under the sampled protocol (dataset.eval_negatives = %d: one "
+                          "relevant item per list, so KGAT's IDCG changes nothing), found true",
+                          K);
         if (K > 0) return eval_sampled(t, ctx, tp, split, K, negs, m);
     }
     int32_t U = (int32_t)H->count(ctx, KGM_COUNT_USERS), I = (int32_t)H->count(ctx, KGM_COUNT_ITEMS);

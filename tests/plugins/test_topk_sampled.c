@@ -73,8 +73,9 @@ static kgm_status f_eval_negatives(void *self, kgm_task_ctx *ctx, kgm_split_id s
     return KGM_OK;
 }
 
-/* Evaluate test with the topk plugin over the fixed backend (k = 3). */
-static void eval_fixed(fixed *fx, double m[4]) {
+/* Evaluate test with the topk plugin over the fixed backend (k = 3, plus
+ * `extra` options); returns the evaluation's status. */
+static kgm_status eval_fixed(fixed *fx, double m[4], const char *extra_key, const char *extra_value) {
     kgm_plugin_path sp;
     kgm_plugin_path_init(&sp);
     kgm_plugin_path_add(&sp, MB_PLUGIN_DIR);
@@ -86,9 +87,9 @@ static void eval_fixed(fixed *fx, double m[4]) {
     kgm_task_backend be = {.self = fx, .count = f_count, .split_rows = f_split_rows, .embed = f_embed,
                            .embed_all = f_embed_all, .eval_negatives = f_eval_negatives};
     kgm_task_cfg c = {.params = ps, .param_group = 1, .seed = 1, .backend = &be};
-    kgm_opt_kv o[] = {{"k", "3", "t"}};
+    kgm_opt_kv o[] = {{"k", "3", "t"}, {extra_key, extra_value, "t"}};
     kgm_task_ctx *t;
-    cr_assert_eq(kgm_task_new(pl, NULL, o, 1, &c, &t), KGM_OK, "%s", kgm_error_message());
+    cr_assert_eq(kgm_task_new(pl, NULL, o, extra_key ? 2 : 1, &c, &t), KGM_OK, "%s", kgm_error_message());
     cr_assert_eq(kgm_task_declare_params(t), KGM_OK, "%s", kgm_error_message());
     cr_assert_eq(kgm_params_finalize(ps, 1), KGM_OK);
     kgm_tape *tp;
@@ -97,17 +98,17 @@ static void eval_fixed(fixed *fx, double m[4]) {
     kgm_tape_set_training(tp, false);
     for (int j = 0; j < 4; j++) m[j] = NAN;
     kgm_status st = kgm_task_eval(t, tp, KGM_SPLIT_TEST, m);
-    cr_assert_eq(st, KGM_OK, "%s", kgm_error_message());
     kgm_tape_free(tp);
     kgm_task_free(t);
     kgm_params_free(ps);
     kgm_plugin_close(pl);
+    return st;
 }
 
 Test(topk_sampled, hand_computed_hr_ndcg_mrr) {
     fixed fx = {.with_negatives = true};
     double m[4]; /* recall@k, ndcg@k, hit@k, mrr */
-    eval_fixed(&fx, m);
+    cr_assert_eq(eval_fixed(&fx, m, NULL, NULL), KGM_OK, "%s", kgm_error_message());
     cr_expect_eq(fx.asked, 1, "the plugin asks for the stored negatives once per evaluation");
     cr_expect(fabs(m[0] - 2.0 / 3.0) < 1e-12, "recall@3 %.12g, expected 2/3", m[0]);
     cr_expect(fabs(m[1] - 0.5) < 1e-12, "ndcg@3 %.12g, expected 0.5 (pessimistic ties; optimistic gives 0.5436)", m[1]);
@@ -163,4 +164,14 @@ Test(topk_sampled, without_negatives_the_full_ranking_runs) {
     kgm_task_free(t);
     kgm_params_free(ps);
     kgm_plugin_close(pl);
+}
+
+Test(topk_sampled, kgat_ndcg_is_refused_under_the_sampled_protocol) {
+    /* one relevant item per list: KGAT's IDCG would change nothing (no silent no-op) */
+    fixed fx = {.with_negatives = true};
+    double m[4];
+    cr_assert_eq(eval_fixed(&fx, m, "kgat_ndcg", "true"), KGM_ERR_ARG);
+    cr_expect(strstr(kgm_error_message(), "kgat_ndcg: expected false under the sampled protocol"), "%s",
+              kgm_error_message());
+    kgm_error_clear();
 }
