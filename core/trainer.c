@@ -532,7 +532,7 @@ static kgm_status eval_task(kgm_trainer *tr, kgm_run_task *t, kgm_split_id split
     if (!st && t->view.s[split].neg && !t->neg_asked)
         st = KGM_ERR(KGM_ERR_UNSUPPORTED,
                      "dataset.eval_negatives = %d: task '%s' (plugin %s) ranks the implicit view but does not read the "
-                     "stored evaluation negatives (host->eval_negatives, ABI 1.1); set dataset.eval_negatives: 0",
+                     "stored evaluation negatives (host->eval_negatives, ABI 1.2); set dataset.eval_negatives: 0",
                      tr->cfg->data.eval_negatives, t->ctx->name, t->pl->desc.name);
     return st;
 }
