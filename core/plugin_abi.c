@@ -54,7 +54,7 @@ KGM_SIZE(kgm_rng, 48);
 KGM_OFF(kgm_rng, s, 0); KGM_OFF(kgm_rng, spare_normal, 32); KGM_OFF(kgm_rng, has_spare, 40);
 KGM_OFF(kgm_rng, pad_, 44);
 
-/* plugin.h: the batch (1.1 added nothing; a field appended later changes
+/* plugin.h: the batch (1.1 and 1.2 added nothing; a field appended later changes
  * this size and needs a line in kgm_abi_batch_size) */
 KGM_SIZE(kgm_batch, 128);
 _Static_assert(KGM_BATCH_SIZE_1_0 == 128, "ABI 1.0: kgm_batch prefix changed");

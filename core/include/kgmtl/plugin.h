@@ -131,13 +131,13 @@ typedef struct kgm_batch {
     const int32_t *cls;     /* USER_ATTR class ids */
     const float *multi;     /* ITEM_LABELS (n, n_labels) 0/1 */
     kgm_tensor *h;          /* (n, H) representation (see kgm_input_kind), or NULL */
-    /* ---- ABI 1.0 ends here; 1.1 added nothing. Append new fields below. ---- */
+    /* ---- ABI 1.0 ends here; 1.1 and 1.2 added nothing. Append new fields below. ---- */
 #ifdef KGM_ABI_SIMULATE_NEXT_MINOR
     int64_t next_minor_field; /* tests only: the field a later minor appends */
 #endif
 } kgm_batch;
 
-/* sizeof(kgm_batch) as ABI 1.0 (and 1.1) define it. A batch crosses the ABI
+/* sizeof(kgm_batch) as ABI 1.0 (and 1.1, 1.2) define it. A batch crosses the ABI
  * both ways (the host fills the plugin's in split_rows; the plugin hands its
  * own to represent), so the host reads and writes only the prefix of the
  * plugin's minor: the plugin's struct may be smaller than the host's. */
