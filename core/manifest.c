@@ -586,7 +586,9 @@ static const kgm_key_spec schema[] = {
     {"dataset.valid_frac", KGM_KEY_FLOAT, OFF(data.valid_frac), "0.1", INO(0, 1), NULL, "validation fraction (random, temporal, world's generator split)"},
     {"dataset.test_frac", KGM_KEY_FLOAT, OFF(data.test_frac), "0.2", INO(0, 1), NULL, "test fraction (random, temporal, world's generator split)"},
     {"dataset.eval_negatives", KGM_KEY_INT, OFF(data.eval_negatives), "0", GE(0), NULL,
-     "sampled evaluation negatives per positive, drawn once (0 = full ranking)"},
+     "top-K protocol: K > 0 ranks each valid/test positive against its K stored uniform negatives (non-positives "
+     "of the user, drawn once from the data seed; K above a user's non-positives is an error; needs a ranking task "
+     "such as topk); 0 = full ranking"},
     {"dataset.train_negatives", KGM_KEY_INT, OFF(data.train_negatives), "0", GE(0), NULL,
      "sampled negatives per positive for implicit CTR data (MKR: 1)"},
     {"dataset.n_users", KGM_KEY_INT, OFF(data.n_users), "600", GE(1), NULL, "world: users"},
@@ -1816,6 +1818,12 @@ static void cross_check(const kgm_manifest *m, int32_t pt, const kgm_run_config 
         key_where(m, pt, "dataset.test_frac", w, sizeof w);
         kgm_diag_add(dl, w, "dataset: valid_frac + test_frac must be below 1 (%g + %g)%s", c->data.valid_frac,
                      c->data.test_frac, suffix);
+    }
+    if (c->data.eval_negatives > 0 && !strcmp(c->data.source, "mmoe")) {
+        key_where(m, pt, "dataset.eval_negatives", w, sizeof w);
+        kgm_diag_add(dl, w,
+                     "dataset.eval_negatives: expected 0 for source mmoe (tabular rows, no items to rank), found %d%s",
+                     c->data.eval_negatives, suffix);
     }
     if ((!strcmp(c->encoder.text, "vectors") || !strcmp(c->encoder.text, "npy")) && !c->encoder.text_path[0]) {
         key_where(m, pt, "encoder.text", w, sizeof w);

@@ -106,6 +106,7 @@ void kgm_trainer_destroy(kgm_trainer *tr) {
         free(tr->t[k].cold_split.label2);
         free(tr->t[k].cold_split.up_ptr);
         free(tr->t[k].cold_split.up_col);
+        free(tr->t[k].cold_split.neg);
     }
     kgm_encoder_destroy(&tr->enc);
     kgm_optim_free(tr->opt);
@@ -550,8 +551,16 @@ static kgm_status split_loss(kgm_trainer *tr, kgm_run_task *t, int split, double
 
 static kgm_status eval_task(kgm_trainer *tr, kgm_run_task *t, kgm_split_id split, double *m) {
     begin_step(tr);
+    t->neg_asked = false;
     kgm_status st = kgm_task_eval(t->ctx, tr->tp, split, m);
     begin_step(tr);
+    /* Stored negatives a ranking task never read would leave full-ranking
+     * numbers under a sampled-protocol configuration. */
+    if (!st && t->view.s[split].neg && !t->neg_asked)
+        st = KGM_ERR(KGM_ERR_UNSUPPORTED,
+                     "dataset.eval_negatives = %d: task '%s' (plugin %s) ranks the implicit view but does not read the "
+                     "stored evaluation negatives (host->eval_negatives, ABI 1.2); set dataset.eval_negatives: 0",
+                     tr->cfg->data.eval_negatives, t->ctx->name, t->pl->desc.name);
     return st;
 }
 
@@ -644,15 +653,19 @@ static bool make_cold_split(kgm_trainer *tr, kgm_run_task *t, bool users) {
     free(c->label2);
     free(c->up_ptr);
     free(c->up_col);
+    free(c->neg);
     memset(c, 0, sizeof *c);
     c->row = calloc((size_t)v->n + 1, sizeof *c->row);
     c->user = v->user ? calloc((size_t)v->n + 1, sizeof *c->user) : NULL;
     c->item = v->item ? calloc((size_t)v->n + 1, sizeof *c->item) : NULL;
     c->label = v->label ? calloc((size_t)v->n + 1, sizeof *c->label) : NULL;
     c->label2 = v->label2 ? calloc((size_t)v->n + 1, sizeof *c->label2) : NULL;
-    if (!c->row) return false;
+    c->neg_k = v->neg_k;
+    c->neg = v->neg ? calloc((size_t)v->n * (size_t)v->neg_k + 1, sizeof *c->neg) : NULL;
+    if (!c->row || (v->neg && !c->neg)) return false;
     for (int64_t i = 0; i < v->n; i++) {
         if (!mark[key[i]]) continue;
+        if (c->neg) memcpy(c->neg + c->n * c->neg_k, v->neg + i * v->neg_k, (size_t)v->neg_k * sizeof *c->neg);
         c->row[c->n] = v->row[i];
         if (c->user) c->user[c->n] = v->user[i];
         if (c->item) c->item[c->n] = v->item[i];
@@ -793,6 +806,14 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
     if (!st) st = kgm_plugin_record_fill(tr);
     if (!st) st = write_resolved(tr, cfg, path, sizeof path);
     if (st) goto done;
+    for (int k = 0; k < tr->n_tasks; k++)
+        if (tr->t[k].view.kind == KGM_VIEW_IMPLICIT) {
+            if (cfg->data.eval_negatives > 0)
+                tlog(tr, "task %s: top-K protocol sampled-%d (each positive against its %d stored uniform negatives, "
+                         "data seed %llu)", tr->t[k].ctx->name, cfg->data.eval_negatives, cfg->data.eval_negatives,
+                     (unsigned long long)tr->data_seed);
+            else tlog(tr, "task %s: top-K protocol full (every item ranked, known positives masked)", tr->t[k].ctx->name);
+        }
     int sel_metric[KGM_MAX_TASKS], sel_first;
     if (find_select(tr, sel_metric, &sel_first) != 0) {
         st = KGM_ERR(KGM_ERR_ARG, "evaluation.select '%s' names no task.metric of this run (TASK.METRIC, or "

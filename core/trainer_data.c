@@ -151,6 +151,22 @@ static kgm_status load_source(kgm_trainer *tr, const kgm_load_opts *lo, kgm_data
     return kgm_load_named(d->source, path, lo, ds);
 }
 
+/* dataset.eval_negatives: the stored negatives of the valid/test rows, drawn
+ * once from the dataset seed unless preparation (or the cache) already holds
+ * them, so generated and given splits get them too. */
+static kgm_status draw_eval_negatives(kgm_trainer *tr) {
+    int32_t k = tr->cfg->data.eval_negatives;
+    kgm_dataset *ds = &tr->ds;
+    if (k <= 0) return KGM_OK;
+    if (ds->inter.n == 0 || ds->split.n_train == 0)
+        return KGM_ERR(KGM_ERR_ARG,
+                       "dataset.eval_negatives = %d: expected user-item interactions with a train/valid/test split "
+                       "(they are the candidates of top-K ranking), found %s in source '%s'",
+                       k, ds->inter.n == 0 ? "no interactions" : "no split", tr->cfg->data.source);
+    if (ds->valid_neg.k == k || ds->test_neg.k == k) return KGM_OK;
+    return kgm_data_eval_negatives(ds, k, KGM_NEG_UNIFORM, tr->data_seed);
+}
+
 static kgm_status open_loaded(kgm_trainer *tr, kgm_dataset *ds) {
     const kgm_data_cfg *d = &tr->cfg->data;
     kgm_load_report rep;
@@ -187,6 +203,7 @@ static kgm_status open_loaded(kgm_trainer *tr, kgm_dataset *ds) {
     if (ds->inter.n > 0 && (prep.split != KGM_SPLIT_NONE || !isnan(prep.rating_threshold) || prep.min_user_interactions ||
                             prep.min_item_interactions))
         KGM_TRY(kgm_data_prepare(ds, &prep));
+    KGM_TRY(draw_eval_negatives(tr)); /* before saving: the cache stores them */
     if (d->cache[0]) KGM_TRY(kgm_dataset_save(ds, d->cache));
     return KGM_OK;
 }
@@ -216,6 +233,7 @@ kgm_status kgm_trainer_open_data(kgm_trainer *tr) {
     if (ds->social.n > 0 && ds->social.directed != d->social_directed)
         return KGM_ERR(KGM_ERR_ARG, "dataset.social_directed is %s but the social graph of source '%s' is %s",
                        d->social_directed ? "true" : "false", d->source, ds->social.directed ? "directed" : "undirected");
+    KGM_TRY(draw_eval_negatives(tr));
     KGM_TRY(kgm_dataset_validate(ds));
     if (d->exclude_columns[0] && !(ds->tabular.rows > 0 && ds->inter.n == 0))
         return KGM_ERR(KGM_ERR_ARG,
@@ -287,6 +305,7 @@ static void split_free(kgm_view_split *s) {
     free(s->multi);
     free(s->up_ptr);
     free(s->up_col);
+    free(s->neg);
     memset(s, 0, sizeof *s);
 }
 
@@ -437,6 +456,20 @@ static kgm_status view_interactions(kgm_trainer *tr, kgm_run_task *t, int kind) 
             st = KGM_ERR(KGM_ERR_ARG, "task '%s' (impressions) needs a per-interaction 'conversion' column", t->spec->name);
             break;
         }
+        const kgm_eval_negatives *en = s == 1 ? &ds->valid_neg : s == 2 ? &ds->test_neg : NULL;
+        if (kind == KGM_VIEW_IMPLICIT && en && en->n > 0) {
+            if (en->n != nr[s]) {
+                st = KGM_ERR(KGM_ERR_STATE, "evaluation negatives: %lld rows for %lld split rows", (long long)en->n,
+                             (long long)nr[s]);
+                break;
+            }
+            v->neg_k = en->k;
+            ALLOC(v->neg, cap * en->k);
+            if (!v->neg) {
+                st = KGM_ERR(KGM_ERR_NOMEM, "view negatives");
+                break;
+            }
+        }
         int64_t n = 0;
         int32_t *neg = malloc(((size_t)negs + 1) * sizeof *neg);
         for (int64_t k = 0; k < nr[s] && neg; k++) {
@@ -447,6 +480,7 @@ static kgm_status view_interactions(kgm_trainer *tr, kgm_run_task *t, int kind) 
             v->item[n] = in->item[rr];
             v->label[n] = in->kind == KGM_LABEL_IMPLICIT ? 1.0f : in->label[rr];
             if (v->label2) v->label2[n] = ds->tabular.cols[conv_col].num[rr];
+            if (v->neg) memcpy(v->neg + n * v->neg_k, en->items + k * en->k, (size_t)en->k * sizeof *v->neg);
             n++;
             if (add_negs) {
                 int32_t got = 0;
@@ -871,6 +905,13 @@ kgm_status kgm_trainer_build_views(kgm_trainer *tr) {
         if (st) return kgm_error_wrap(st, "task '%s'", t->spec->name);
         if (t->view.s[0].n == 0) return KGM_ERR(KGM_ERR_ARG, "task '%s' has no training rows", t->spec->name);
     }
+    bool ranked = false;
+    for (int k = 0; k < tr->n_tasks; k++) ranked |= tr->t[k].view.kind == KGM_VIEW_IMPLICIT;
+    if (tr->cfg->data.eval_negatives > 0 && !ranked)
+        return KGM_ERR(KGM_ERR_ARG,
+                       "dataset.eval_negatives = %d: expected a top-K ranking task (implicit view, e.g. plugin topk) to "
+                       "rank against them, found none; set dataset.eval_negatives: 0",
+                       tr->cfg->data.eval_negatives);
     return KGM_OK;
 }
 
@@ -1030,6 +1071,19 @@ static kgm_status be_user_items(void *self, kgm_task_ctx *ctx, kgm_split_id spli
     return KGM_OK;
 }
 
+static kgm_status be_eval_negatives(void *self, kgm_task_ctx *ctx, kgm_split_id split, int32_t *k,
+                                    const int32_t **items) {
+    kgm_run_task *t = task_of(self);
+    (void)ctx;
+    t->neg_asked = true;
+    if (split != KGM_SPLIT_VALID && split != KGM_SPLIT_TEST)
+        return KGM_ERR(KGM_ERR_ARG, "eval_negatives: split %d, expected valid or test", (int)split);
+    const kgm_view_split *v = split_of(t, split);
+    *k = v->neg ? v->neg_k : 0;
+    *items = v->neg;
+    return KGM_OK;
+}
+
 static kgm_status be_kg_true_tails(void *self, kgm_task_ctx *ctx, int32_t head, int32_t rel, const int32_t **tails,
                                    int32_t *n) {
     kgm_trainer *tr = task_of(self)->tr;
@@ -1087,4 +1141,5 @@ const kgm_task_backend kgm_trainer_backend = {
     .embed = be_embed,
     .embed_all = be_embed_all,
     .represent = be_represent,
+    .eval_negatives = be_eval_negatives,
 };

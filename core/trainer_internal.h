@@ -25,6 +25,9 @@ typedef struct kgm_view_split {
     /* positives per user (CSR) for user_items */
     int64_t *up_ptr;
     int32_t *up_col;
+    /* implicit view, valid/test: (n, neg_k) stored evaluation negatives of the rows */
+    int32_t neg_k;
+    int32_t *neg;
 } kgm_view_split;
 
 typedef struct kgm_view {
@@ -52,6 +55,7 @@ typedef struct kgm_run_task {
     bool cold_users;       /* the filter applies to users (else items) */
     kgm_view_split cold_split; /* filtered test rows while evaluating cold-start */
     bool use_cold;
+    bool neg_asked;        /* the plugin fetched its evaluation negatives (checked after evaluation) */
     /* epoch state */
     int64_t *perm;
     int64_t cursor;

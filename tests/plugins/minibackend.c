@@ -398,7 +398,7 @@ static kgm_status be_represent(void *self, kgm_task_ctx *ctx, kgm_tape *tp, cons
 
 kgm_task_backend mb_backend(mb_world *w) {
     kgm_task_backend be = {w, be_count, be_split_rows, be_user_items, be_kg_true_tails, be_embed, be_embed_all,
-                           be_represent};
+                           be_represent, NULL};
     return be;
 }
 
