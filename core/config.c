@@ -80,6 +80,7 @@ void kgm_task_spec_default(kgm_task_spec *t) {
     t->every = 1;
     t->consistency_weight = 0.1;
     snprintf(t->consistency_distance, sizeof t->consistency_distance, "sq");
+    snprintf(t->split, sizeof t->split, "default");
 }
 
 uint64_t kgm_run_config_hash(const kgm_run_config *c) {
@@ -184,6 +185,7 @@ kgm_status kgm_run_config_write_yaml(const kgm_run_config *c, FILE *o) {
         yd(o, 4, "lr_mult", t->lr_mult);
         yi(o, 4, "every", t->every);
         yi(o, 4, "batch_size", t->batch_size);
+        ys(o, 4, "split", t->split);
         if (t->label[0]) ys(o, 4, "label", t->label);
         if (t->consistency_with[0]) {
             ys(o, 4, "consistency_with", t->consistency_with);

@@ -587,7 +587,9 @@ static const kgm_key_spec schema[] = {
     {"dataset.valid_frac", KGM_KEY_FLOAT, OFF(data.valid_frac), "0.1", INO(0, 1), NULL, "validation fraction (random, temporal, world's generator split)"},
     {"dataset.test_frac", KGM_KEY_FLOAT, OFF(data.test_frac), "0.2", INO(0, 1), NULL, "test fraction (random, temporal, world's generator split)"},
     {"dataset.eval_negatives", KGM_KEY_INT, OFF(data.eval_negatives), "0", GE(0), NULL,
-     "sampled evaluation negatives per positive, drawn once (0 = full ranking)"},
+     "top-K protocol: K > 0 ranks each valid/test positive against its K stored uniform negatives (non-positives "
+     "of the user, drawn once from the data seed; K above a user's non-positives is an error; needs a ranking task "
+     "such as topk); 0 = full ranking"},
     {"dataset.train_negatives", KGM_KEY_INT, OFF(data.train_negatives), "0", GE(0), NULL,
      "sampled negatives per positive for implicit CTR data (MKR: 1)"},
     {"dataset.n_users", KGM_KEY_INT, OFF(data.n_users), "600", GE(1), NULL, "world: users"},
@@ -637,8 +639,8 @@ static const kgm_key_spec schema[] = {
      "MKR cross&compress units between each item's vector and its KG entity's vector (0 = off)"},
 
     /* mixer */
-    {"mixer.kind", KGM_KEY_ENUM, OFF(mixer.kind), "shared_bottom", NR, "shared_bottom|mmoe|omoe|ple|separate|cross_stitch",
-     "shared MTL architecture"},
+    {"mixer.kind", KGM_KEY_ENUM, OFF(mixer.kind), "shared_bottom", NR, "shared_bottom|mmoe|omoe|ple|separate|cross_stitch|none",
+     "shared MTL architecture (none: each task reads the encoder output itself; no other mixer.* key then)"},
     {"mixer.bottom_hidden", KGM_KEY_INT, OFF(mixer.bottom_hidden), "64", IN(1, 65536), NULL,
      "shared-bottom / separate towers: hidden units"},
     {"mixer.n_experts", KGM_KEY_INT, OFF(mixer.n_experts), "4", IN(1, 256), NULL, "MMoE/OMoE experts; PLE shared experts"},
@@ -660,7 +662,8 @@ static const kgm_key_spec schema[] = {
      "task instance name ([A-Za-z0-9_-], unique; used in metrics.csv and evaluation.select)"},
     {"tasks[].weight", KGM_KEY_FLOAT, TOFF(weight), "1", GE(0), NULL, "task weight: the static weight (optimisation.weighting static, or unset = auto), the initial weight of uncertainty (exp(-s_k)) and gradnorm; an error with equal, dwa and pcgrad unless 1"},
     {"tasks[].lr_mult", KGM_KEY_FLOAT, TOFF(lr_mult), "1", GT(0), NULL, "learning-rate multiplier: joint mode, of the task's own parameters (its plugin's, its mixer tower/gates/experts, its uncertainty s_k); alternating, of the task's whole step"},
-    {"tasks[].every", KGM_KEY_INT, TOFF(every), "1", GE(1), NULL, "alternating schedule: run every k steps"},
+    {"tasks[].every", KGM_KEY_INT, TOFF(every), "1", GE(1), NULL,
+     "alternating schedule: run every k steps (schedule every) or every k epochs (schedule every_epoch)"},
     {"tasks[].batch_size", KGM_KEY_INT, TOFF(batch_size), "0", GE(0), NULL, "batch size (0 = optimisation.batch_size)"},
     {"tasks[].label", KGM_KEY_STRING, TOFF(label), "\"\"", NR, NULL, "tabular data: label column, or COLUMN=LEVEL[|LEVEL...] (derived 0/1 label; COLUMN is not an input)"},
     {"tasks[].consistency_with", KGM_KEY_STRING, TOFF(consistency_with), "\"\"", NR, NULL,
@@ -668,13 +671,17 @@ static const kgm_key_spec schema[] = {
     {"tasks[].consistency_weight", KGM_KEY_FLOAT, TOFF(consistency_weight), "0.1", GE(0), NULL, "weight of the consistency penalty"},
     {"tasks[].consistency_distance", KGM_KEY_ENUM, TOFF(consistency_distance), "sq", NR, "sq|abs|sym_kl|cosine|order",
      "distance between the two tasks' outputs"},
+    {"tasks[].split", KGM_KEY_ENUM, TOFF(split), "default", NR, "default|none",
+     "none: the task trains on all its rows (no valid/test rows, no metrics, not selectable); only for views with a split "
+     "of their own (KG triples, social edges, user attributes, item labels), e.g. MKR's KG task"},
     {"tasks[].options", KGM_KEY_SPECIAL, NOOFF, "{}", NR, NULL,
      "plugin options (checked against the plugin's schema: `kgmtl plugins describe NAME`)"},
 
     /* optimisation -> train */
     {"optimisation.mode", KGM_KEY_ENUM, OFF(train.mode), "joint", NR, "joint|alternating", "joint or alternating optimisation"},
-    {"optimisation.schedule", KGM_KEY_ENUM, OFF(train.schedule), "round_robin", NR, "round_robin|every",
-     "alternating: round robin, or each task every tasks[].every steps"},
+    {"optimisation.schedule", KGM_KEY_ENUM, OFF(train.schedule), "round_robin", NR, "round_robin|every|every_epoch",
+     "alternating: round robin; every: each task every tasks[].every steps; every_epoch: each task a full pass over its "
+     "training rows every tasks[].every epochs (MKR's kge_interval)"},
     {"optimisation.weighting", KGM_KEY_ENUM, OFF(train.weighting), "auto", NR,
      "auto|equal|static|uncertainty|gradnorm|dwa|pcgrad",
      "task weighting (docs/weighting.md); auto: static when a tasks[].weight is not 1, else equal"},
@@ -1812,6 +1819,36 @@ static void dataset_check(const kgm_manifest *m, int32_t pt, const kgm_run_confi
     }
 }
 
+/* True when the dotted key is written (not null) in the manifest tree or is
+ * an ablation axis of this point; *w is then where. */
+static bool key_written(const kgm_manifest *m, int32_t pt, const char *key, char *w, size_t n) {
+    for (int32_t a = 0; a < m->plan.n_axes; a++)
+        if (!strcmp(m->plan.axes[a].key, key)) {
+            key_where(m, pt, key, w, n);
+            return true;
+        }
+    const char *dot = strchr(key, '.');
+    char sec[64];
+    snprintf(sec, sizeof sec, "%.*s", dot ? (int)(dot - key) : 0, key);
+    ynode *v = dot ? yn_get(yn_get(m->root, sec, NULL), dot + 1, NULL) : NULL;
+    if (!v || v->kind == YN_NULL) return false;
+    where_of(v, w, n);
+    return true;
+}
+
+/* mixer.kind none has no layers: a mixer.* key would change nothing. */
+static void check_mixer_none(const kgm_manifest *m, int32_t pt, const kgm_run_config *c, const char *suffix,
+                             kgm_diag_list *dl) {
+    if (strcmp(c->mixer.kind, "none") != 0) return;
+    char w[KGM_PATH + 32];
+    for (int32_t i = 0; i < N_SCHEMA; i++) {
+        const char *k = schema[i].key;
+        if (strncmp(k, "mixer.", 6) || !strcmp(k, "mixer.kind") || !key_written(m, pt, k, w, sizeof w)) continue;
+        kgm_diag_add(dl, w, "%s: has no effect with mixer.kind none (the tasks read the encoder output; there is no "
+                            "shared layer, expert, tower or connection); remove it or choose another mixer.kind%s", k, suffix);
+    }
+}
+
 static void cross_check(const kgm_manifest *m, int32_t pt, const kgm_run_config *c, kgm_diag_list *dl) {
     char w[KGM_PATH + 32];
     const char *suffix = "";
@@ -1854,6 +1891,12 @@ static void cross_check(const kgm_manifest *m, int32_t pt, const kgm_run_config 
         kgm_diag_add(dl, w, "dataset: valid_frac + test_frac must be below 1 (%g + %g)%s", c->data.valid_frac,
                      c->data.test_frac, suffix);
     }
+    if (c->data.eval_negatives > 0 && !strcmp(c->data.source, "mmoe")) {
+        key_where(m, pt, "dataset.eval_negatives", w, sizeof w);
+        kgm_diag_add(dl, w,
+                     "dataset.eval_negatives: expected 0 for source mmoe (tabular rows, no items to rank), found %d%s",
+                     c->data.eval_negatives, suffix);
+    }
     if ((!strcmp(c->encoder.text, "vectors") || !strcmp(c->encoder.text, "npy")) && !c->encoder.text_path[0]) {
         key_where(m, pt, "encoder.text", w, sizeof w);
         kgm_diag_add(dl, w, "encoder.text: '%s' needs encoder.text_path%s", c->encoder.text, suffix);
@@ -1863,6 +1906,17 @@ static void cross_check(const kgm_manifest *m, int32_t pt, const kgm_run_config 
         if (!why) continue;
         task_key_where(m, pt, c, i, "weight", w, sizeof w);
         kgm_diag_add(dl, w, "tasks[%d].weight: %g %s%s", i, c->tasks[i].weight, why, suffix);
+    }
+    check_mixer_none(m, pt, c, suffix, dl);
+    if (!strcmp(c->train.schedule, "every_epoch")) {
+        if (strcmp(c->train.mode, "alternating")) {
+            key_where(m, pt, "optimisation.schedule", w, sizeof w);
+            kgm_diag_add(dl, w, "optimisation.schedule: every_epoch needs mode: alternating (found mode %s)%s", c->train.mode,
+                         suffix);
+        }
+        if (key_written(m, pt, "optimisation.steps_per_epoch", w, sizeof w) && c->train.steps_per_epoch > 0)
+            kgm_diag_add(dl, w, "optimisation.steps_per_epoch: has no effect with schedule every_epoch (an epoch is one "
+                                "full pass of each due task); remove it%s", suffix);
     }
     if (!strcmp(c->train.mode, "alternating") &&
         (!strcmp(c->train.weighting, "pcgrad") || !strcmp(c->train.weighting, "gradnorm"))) {
@@ -2022,6 +2076,12 @@ void kgm_plugin_check_task(void *user, const kgm_task_spec *t, kgm_diag_list *dl
         kgm_diag_add(dl, t->where, "task '%s': unknown plugin '%s': %s", t->name, t->plugin, e->err);
         return;
     }
+    int32_t view = e->pl->desc.view;
+    if (!strcmp(t->split, "none") && view != KGM_VIEW_KG && view != KGM_VIEW_SOCIAL && view != KGM_VIEW_USER_ATTR &&
+        view != KGM_VIEW_ITEM_LABELS)
+        kgm_diag_add(dl, t->where, "task '%s' (plugin %s): split none is only for tasks with a split of their own (KG "
+                                   "triples, social edges, user attributes, item labels); this one uses the dataset's split",
+                     t->name, e->pl->desc.name);
     kgm_opt_kv kv[KGM_MAX_TASK_OPTS];
     for (int32_t k = 0; k < t->n_opts; k++) kv[k] = (kgm_opt_kv){t->opts[k].key, t->opts[k].value, t->opts[k].where};
     kgm_opt_value *vals = NULL;

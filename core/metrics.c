@@ -492,6 +492,20 @@ kgm_status kgm_metric_topk_user(const float *scores, int32_t n_items, const uint
     return KGM_OK;
 }
 
+kgm_status kgm_metric_topk_sampled(float pos, const float *neg, int32_t n_neg, int32_t k, kgm_topk_result *out) {
+    topk_set_nan(out);
+    if (k <= 0) return KGM_ERR(KGM_ERR_ARG, "topk_sampled: k = %d must be positive", k);
+    if (n_neg < 0 || (n_neg > 0 && !neg)) return KGM_ERR(KGM_ERR_ARG, "topk_sampled: bad negatives (n_neg = %d)", n_neg);
+    int64_t rank = 1;
+    for (int32_t j = 0; j < n_neg; j++) rank += !(neg[j] < pos); /* ties and NaN rank the positive lower */
+    bool hit = rank <= k;
+    out->hit = out->recall = hit ? 1.0 : 0.0;
+    out->precision = out->hit / (double)k;
+    out->ndcg = hit ? 1.0 / log2((double)rank + 1.0) : 0.0;
+    out->mrr = 1.0 / (double)rank;
+    return KGM_OK;
+}
+
 kgm_status kgm_metric_topk_acc_init(kgm_topk_acc *acc, int32_t k, uint32_t flags) {
     memset(acc, 0, sizeof *acc);
     if (k <= 0) return KGM_ERR(KGM_ERR_ARG, "topk_acc: k = %d must be positive", k);

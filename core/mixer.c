@@ -6,13 +6,13 @@
 #include "kgmtl/ops.h"
 
 kgm_status kgm_mixer_kind_parse(const char *s, kgm_mixer_kind *out) {
-    static const char *names[] = {"shared_bottom", "mmoe", "omoe", "ple", "separate", "cross_stitch"};
-    for (int i = 0; i < 6; i++)
+    static const char *names[] = {"shared_bottom", "mmoe", "omoe", "ple", "separate", "cross_stitch", "none"};
+    for (int i = 0; i < 7; i++)
         if (strcmp(s, names[i]) == 0) {
             *out = (kgm_mixer_kind)i;
             return KGM_OK;
         }
-    return KGM_ERR(KGM_ERR_ARG, "unknown mixer kind '%s' (expected shared_bottom, mmoe, omoe, ple, separate or cross_stitch)", s);
+    return KGM_ERR(KGM_ERR_ARG, "unknown mixer kind '%s' (expected shared_bottom, mmoe, omoe, ple, separate, cross_stitch or none)", s);
 }
 
 static kgm_status decl(kgm_params *ps, const char *name, int32_t r, int32_t c, kgm_init_kind ik, int32_t group,
@@ -31,6 +31,13 @@ kgm_status kgm_mixer_declare(kgm_mixer *m, const kgm_mixer_cfg *cfg, int32_t in_
                     ? cfg->bottom_hidden
                     : cfg->expert_hidden;
     m->n_conn = 0;
+    if (m->kind == KGM_MIXER_NONE) { /* identity: no parameters, no tower (the manifest rejects mixer.* keys) */
+        m->out_dim = in_dim;
+        m->tower = 0;
+        m->hidden = 0;
+        m->dropout = 0.0f;
+        return KGM_OK;
+    }
     m->n_experts = cfg->n_experts;
     m->n_task_exp = cfg->task_experts;
     m->levels = cfg->levels;
@@ -91,6 +98,7 @@ kgm_status kgm_mixer_declare(kgm_mixer *m, const kgm_mixer_cfg *cfg, int32_t in_
         }
         break;
     }
+    case KGM_MIXER_NONE: break; /* returned above */
     }
     m->out_dim = H;
     if (m->tower > 0) {
@@ -115,6 +123,8 @@ kgm_status kgm_mixer_declare(kgm_mixer *m, const kgm_mixer_cfg *cfg, int32_t in_
 
 kgm_status kgm_mixer_add_connection(kgm_mixer *m, kgm_connection_kind kind, int32_t from, int32_t to, kgm_params *ps,
                                     int32_t group) {
+    if (m->kind == KGM_MIXER_NONE)
+        return KGM_ERR(KGM_ERR_ARG, "task connections need task towers; mixer.kind none has none (the tasks read the encoder output)");
     if (m->n_conn >= KGM_MIXER_MAX_CONN) return KGM_ERR(KGM_ERR_ARG, "at most %d task connections", KGM_MIXER_MAX_CONN);
     if (from < 0 || from >= m->n_tasks || to < 0 || to >= m->n_tasks || from == to)
         return KGM_ERR(KGM_ERR_ARG, "connection %d -> %d: both ends must be different tasks of the mixer", from, to);
@@ -172,6 +182,9 @@ kgm_status kgm_mixer_forward(const kgm_mixer *m, kgm_tape *tp, kgm_params *ps, k
         want = want_all;
     }
     switch (m->kind) {
+    case KGM_MIXER_NONE:
+        for (int k = 0; k < T; k++) mix[k] = x;
+        break;
     case KGM_MIXER_SHARED_BOTTOM: {
         kgm_tensor *h;
         KGM_TRY(dense_relu(tp, ps, x, m->bottom_w[0], m->bottom_b[0], m->dropout, rng, &h));

@@ -54,7 +54,7 @@ KGM_SIZE(kgm_rng, 48);
 KGM_OFF(kgm_rng, s, 0); KGM_OFF(kgm_rng, spare_normal, 32); KGM_OFF(kgm_rng, has_spare, 40);
 KGM_OFF(kgm_rng, pad_, 44);
 
-/* plugin.h: the batch (1.1 added nothing; a field appended later changes
+/* plugin.h: the batch (1.1 and 1.2 added nothing; a field appended later changes
  * this size and needs a line in kgm_abi_batch_size) */
 KGM_SIZE(kgm_batch, 128);
 _Static_assert(KGM_BATCH_SIZE_1_0 == 128, "ABI 1.0: kgm_batch prefix changed");
@@ -98,11 +98,16 @@ enum {
 KGM_HOST_API_1_0(KGM_HOFF)
 _Static_assert(kgm_abi_n_1_0 == 64 && KGM_HOST_API_SIZE_1_0 == 528, "ABI 1.0: the host table has 64 members");
 KGM_OFF(kgm_host_api, op_mixture, 528); KGM_OFF(kgm_host_api, op_abs, 536); KGM_OFF(kgm_host_api, op_log, 544);
-KGM_OFF(kgm_host_api, op_sqrt, 552); KGM_OFF(kgm_host_api, op_clamp, 560);
-_Static_assert(KGM_HOST_API_SIZE_1_1 == 568 && sizeof(kgm_host_api) == KGM_HOST_API_SIZE_1_1,
-               "ABI 1.1: the host table is 1.0 + op_mixture, op_abs, op_log, op_sqrt, op_clamp");
+KGM_OFF(kgm_host_api, op_sqrt, 552); KGM_OFF(kgm_host_api, op_clamp, 560); KGM_OFF(kgm_host_api, opt_where, 568);
+_Static_assert(KGM_HOST_API_SIZE_1_1 == 576,
+               "ABI 1.1: the host table is 1.0 + op_mixture, op_abs, op_log, op_sqrt, op_clamp, opt_where");
+KGM_OFF(kgm_host_api, eval_negatives, 576);
+_Static_assert(KGM_HOST_API_SIZE_1_2 == 584 && sizeof(kgm_host_api) == KGM_HOST_API_SIZE_1_2,
+               "ABI 1.2: the host table is 1.1 + eval_negatives");
 
-KGM_SIZE(kgm_metrics_api, 104);
+KGM_SIZE(kgm_metrics_api, 112); /* 1.0: 104 bytes; 1.2 appended rank_sampled */
+_Static_assert(KGM_METRICS_API_SIZE_1_0 == 104 && KGM_METRICS_API_SIZE_1_2 == 112, "metrics table sizes per minor");
+KGM_OFF(kgm_metrics_api, rank_sampled, 104);
 KGM_OFF(kgm_metrics_api, struct_size, 0);
 enum {
 #define KGM_IDX(m) kgm_abi_midx_##m,

@@ -125,6 +125,11 @@ static kgm_status h_opt_string(kgm_task_ctx *ctx, const char *name, const char *
     return KGM_OK;
 }
 
+static const char *h_opt_where(kgm_task_ctx *ctx, const char *name) {
+    int32_t i = ctx && ctx->opts ? opt_index(ctx, name) : -1;
+    return i < 0 ? NULL : ctx->opts[i].where;
+}
+
 void kgm_opt_values_free(kgm_opt_value *vals, int32_t n) {
     if (!vals) return;
     for (int32_t i = 0; i < n; i++) {
@@ -297,6 +302,15 @@ static kgm_status h_kg_true_tails(kgm_task_ctx *ctx, int32_t head, int32_t rel, 
     return ctx->backend.kg_true_tails(ctx->backend.self, ctx, head, rel, tails, n);
 }
 
+static kgm_status h_eval_negatives(kgm_task_ctx *ctx, kgm_split_id split, int32_t *k, const int32_t **items) {
+    if (!ctx) return KGM_ERR(KGM_ERR_STATE, "eval_negatives called without a task context");
+    if (!k || !items) return KGM_ERR(KGM_ERR_ARG, "eval_negatives: output is NULL");
+    *k = 0;
+    *items = NULL;
+    if (!ctx->backend.eval_negatives) return KGM_OK; /* a backend without stored negatives: full ranking */
+    return ctx->backend.eval_negatives(ctx->backend.self, ctx, split, k, items);
+}
+
 static kgm_status h_embed(kgm_task_ctx *ctx, kgm_tape *tp, kgm_kind kind, const int32_t *ids, int32_t n,
                           kgm_tensor **out) {
     NEED_BACKEND(ctx, embed);
@@ -408,6 +422,17 @@ static kgm_status m_rank_user(const float *scores, int32_t n_items, const int32_
     return st;
 }
 
+static kgm_status m_rank_sampled(float pos, const float *neg, int32_t n_neg, int32_t k, double out[5]) {
+    kgm_topk_result r;
+    kgm_status st = kgm_metric_topk_sampled(pos, neg, n_neg, k, &r);
+    out[0] = r.recall;
+    out[1] = r.ndcg;
+    out[2] = r.hit;
+    out[3] = r.precision;
+    out[4] = r.mrr;
+    return st;
+}
+
 static const kgm_metrics_api metrics_api = {
     .struct_size = sizeof(kgm_metrics_api),
     .auc = kgm_metric_auc,
@@ -422,6 +447,7 @@ static const kgm_metrics_api metrics_api = {
     .ml_macro_f1 = m_ml_macro,
     .rank_user = m_rank_user,
     .filtered_rank = kgm_metric_filtered_rank,
+    .rank_sampled = m_rank_sampled,
 };
 
 /* ---- gradcheck -------------------------------------------------------------- */
@@ -503,6 +529,7 @@ static const kgm_host_api host_api = {
     .op_bpr = kgm_op_bpr,
     .op_margin_ranking = kgm_op_margin_ranking,
     .metrics = &metrics_api,
+    .opt_where = h_opt_where,
     .gradcheck = h_gradcheck,
     /* ABI 1.1 */
     .op_mixture = kgm_op_mixture,
@@ -510,6 +537,8 @@ static const kgm_host_api host_api = {
     .op_log = kgm_op_log,
     .op_sqrt = kgm_op_sqrt,
     .op_clamp = kgm_op_clamp,
+    /* ABI 1.2 */
+    .eval_negatives = h_eval_negatives,
 };
 
 const kgm_host_api *kgm_host_api_get(void) { return &host_api; }

@@ -106,6 +106,7 @@ void kgm_trainer_destroy(kgm_trainer *tr) {
         free(tr->t[k].cold_split.label2);
         free(tr->t[k].cold_split.up_ptr);
         free(tr->t[k].cold_split.up_col);
+        free(tr->t[k].cold_split.neg);
     }
     kgm_encoder_destroy(&tr->enc);
     kgm_optim_free(tr->opt);
@@ -225,6 +226,10 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
          implied ? " (optimisation.weighting not set and a tasks[].weight is not 1)" : "");
     bool alternating = strcmp(cfg->train.mode, "alternating") == 0;
     if (!alternating && strcmp(cfg->train.mode, "joint") != 0) return KGM_ERR(KGM_ERR_ARG, "unknown optimisation.mode '%s' (joint, alternating)", cfg->train.mode);
+    bool per_epoch = strcmp(cfg->train.schedule, "every_epoch") == 0;
+    if (per_epoch && (!alternating || cfg->train.steps_per_epoch > 0))
+        return KGM_ERR(KGM_ERR_ARG, "optimisation.schedule every_epoch needs mode alternating and no steps_per_epoch "
+                                    "(an epoch is a full pass of each due task)");
     if (alternating && (tr->weighting == KGM_W_GRADNORM || tr->weighting == KGM_W_PCGRAD))
         return KGM_ERR(KGM_ERR_ARG, "optimisation.weighting '%s' needs optimisation.mode joint", cfg->train.weighting);
     if (cfg->train.epochs < 1 || cfg->train.batch_size < 1) return KGM_ERR(KGM_ERR_ARG, "optimisation.epochs and batch_size must be >= 1");
@@ -264,6 +269,10 @@ kgm_status kgm_trainer_setup(kgm_trainer *tr, const kgm_run_config *cfg, const k
         KGM_TRY(kgm_task_new(t->pl, sp->name[0] ? sp->name : NULL, kv, sp->n_opts, &tc, &t->ctx));
     }
     KGM_TRY(kgm_trainer_build_views(tr));
+    for (int k = 0; k < tr->n_tasks; k++)
+        if (strcmp(cfg->tasks[k].split, "none") == 0)
+            tlog(tr, "task '%s': split none: trains on all %lld rows; it has no valid/test rows, so its metrics are not "
+                     "reported and it takes no part in model selection", tr->t[k].ctx->name, (long long)tr->t[k].view.s[0].n);
     /* streams: tasks whose training rows coincide share batches */
     for (int k = 0; k < tr->n_tasks; k++) {
         tr->t[k].stream = k;
@@ -369,9 +378,7 @@ static const int64_t *next_rows(kgm_trainer *tr, kgm_run_task *t, int64_t step, 
     return owner->perm + start;
 }
 
-static kgm_status forward_task(kgm_trainer *tr, kgm_run_task *t, int64_t step) {
-    int32_t n;
-    const int64_t *rows = next_rows(tr, t, step, &n);
+static kgm_status forward_rows(kgm_trainer *tr, kgm_run_task *t, const int64_t *rows, int32_t n) {
     kgm_batch b;
     KGM_TRY(kgm_trainer_make_batch(tr, t, &t->view.s[0], KGM_SPLIT_TRAIN, rows, n, &b));
     /* Tasks sharing a stream must see the same row pointer for the mixer cache. */
@@ -391,6 +398,12 @@ static kgm_status forward_task(kgm_trainer *tr, kgm_run_task *t, int64_t step) {
     t->loss_n++;
     tr->samples += n;
     return KGM_OK;
+}
+
+static kgm_status forward_task(kgm_trainer *tr, kgm_run_task *t, int64_t step) {
+    int32_t n;
+    const int64_t *rows = next_rows(tr, t, step, &n);
+    return forward_rows(tr, t, rows, n);
 }
 
 static kgm_status optimiser_step(kgm_trainer *tr, float lr_scale) {
@@ -440,6 +453,20 @@ static kgm_status train_step(kgm_trainer *tr, sbuf *wcsv) {
         log_weights_step(tr, wcsv, active);
         return KGM_OK;
     }
+    if (strcmp(c->schedule, "every_epoch") == 0) { /* one batch of the epoch's passes (trainer_schedule.c) */
+        int32_t k, n;
+        int64_t start;
+        if (!kgm_schedule_epoch_locate(tr, tr->epoch, tr->epoch_step++, &k, &start, &n))
+            return KGM_ERR(KGM_ERR_STATE, "epoch %d has no step %lld", tr->epoch, (long long)tr->epoch_step - 1);
+        kgm_run_task *t = &tr->t[k];
+        active[k] = true;
+        begin_step(tr);
+        KGM_TRY(forward_rows(tr, t, tr->t[t->stream].perm + start, n));
+        KGM_TRY(kgm_weighting_backward(tr, active));
+        KGM_TRY(optimiser_step(tr, (float)t->spec->lr_mult));
+        log_weights_step(tr, wcsv, active);
+        return KGM_OK;
+    }
     /* alternating: each scheduled task takes its own optimiser step */
     for (int k = 0; k < T; k++) {
         kgm_run_task *t = &tr->t[k];
@@ -469,6 +496,7 @@ kgm_status kgm_trainer_alloc_perms(kgm_trainer *tr) {
 }
 
 void kgm_trainer_begin_epoch(kgm_trainer *tr) {
+    tr->epoch_step = 0;
     for (int k = 0; k < tr->n_tasks; k++) {
         kgm_run_task *t = &tr->t[k];
         t->loss_sum = t->w_sum = 0;
@@ -525,8 +553,16 @@ static kgm_status split_loss(kgm_trainer *tr, kgm_run_task *t, int split, double
 
 static kgm_status eval_task(kgm_trainer *tr, kgm_run_task *t, kgm_split_id split, double *m) {
     begin_step(tr);
+    t->neg_asked = false;
     kgm_status st = kgm_task_eval(t->ctx, tr->tp, split, m);
     begin_step(tr);
+    /* Stored negatives a ranking task never read would leave full-ranking
+     * numbers under a sampled-protocol configuration. */
+    if (!st && t->view.s[split].neg && !t->neg_asked)
+        st = KGM_ERR(KGM_ERR_UNSUPPORTED,
+                     "dataset.eval_negatives = %d: task '%s' (plugin %s) ranks the implicit view but does not read the "
+                     "stored evaluation negatives (host->eval_negatives, ABI 1.2); set dataset.eval_negatives: 0",
+                     tr->cfg->data.eval_negatives, t->ctx->name, t->pl->desc.name);
     return st;
 }
 
@@ -619,15 +655,19 @@ static bool make_cold_split(kgm_trainer *tr, kgm_run_task *t, bool users) {
     free(c->label2);
     free(c->up_ptr);
     free(c->up_col);
+    free(c->neg);
     memset(c, 0, sizeof *c);
     c->row = calloc((size_t)v->n + 1, sizeof *c->row);
     c->user = v->user ? calloc((size_t)v->n + 1, sizeof *c->user) : NULL;
     c->item = v->item ? calloc((size_t)v->n + 1, sizeof *c->item) : NULL;
     c->label = v->label ? calloc((size_t)v->n + 1, sizeof *c->label) : NULL;
     c->label2 = v->label2 ? calloc((size_t)v->n + 1, sizeof *c->label2) : NULL;
-    if (!c->row) return false;
+    c->neg_k = v->neg_k;
+    c->neg = v->neg ? calloc((size_t)v->n * (size_t)v->neg_k + 1, sizeof *c->neg) : NULL;
+    if (!c->row || (v->neg && !c->neg)) return false;
     for (int64_t i = 0; i < v->n; i++) {
         if (!mark[key[i]]) continue;
+        if (c->neg) memcpy(c->neg + c->n * c->neg_k, v->neg + i * v->neg_k, (size_t)v->neg_k * sizeof *c->neg);
         c->row[c->n] = v->row[i];
         if (c->user) c->user[c->n] = v->user[i];
         if (c->item) c->item[c->n] = v->item[i];
@@ -768,6 +808,14 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
     if (!st) st = kgm_plugin_record_fill(tr);
     if (!st) st = write_resolved(tr, cfg, path, sizeof path);
     if (st) goto done;
+    for (int k = 0; k < tr->n_tasks; k++)
+        if (tr->t[k].view.kind == KGM_VIEW_IMPLICIT) {
+            if (cfg->data.eval_negatives > 0)
+                tlog(tr, "task %s: top-K protocol sampled-%d (each positive against its %d stored uniform negatives, "
+                         "data seed %llu)", tr->t[k].ctx->name, cfg->data.eval_negatives, cfg->data.eval_negatives,
+                     (unsigned long long)tr->data_seed);
+            else tlog(tr, "task %s: top-K protocol full (every item ranked, known positives masked)", tr->t[k].ctx->name);
+        }
     int sel_metric[KGM_MAX_TASKS], sel_first;
     if (find_select(tr, sel_metric, &sel_first) != 0) {
         st = KGM_ERR(KGM_ERR_ARG, "evaluation.select '%s' names no task.metric of this run (TASK.METRIC, or "
@@ -775,6 +823,15 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
         goto done;
     }
     bool higher = tr->t[sel_first].pl->desc.metrics[sel_metric[sel_first]].higher_is_better;
+    int n_sel = 0; /* tasks without validation rows (tasks[].split none) cannot select */
+    for (int k = 0; k < tr->n_tasks; k++)
+        if (sel_metric[k] >= 0 && tr->t[k].view.s[1].n == 0) sel_metric[k] = -1;
+        else n_sel += sel_metric[k] >= 0;
+    if (!n_sel) {
+        st = KGM_ERR(KGM_ERR_ARG, "evaluation.select '%s': no selected task has validation rows (tasks[].split none?)",
+                     cfg->eval.select[0] ? cfg->eval.select : tr->t[0].ctx->name);
+        goto done;
+    }
     char sel_name[128];
     if (cfg->eval.select[0] && strncmp(cfg->eval.select, "mean.", 5) == 0 && sel_metric[sel_first] >= 0 &&
         strcmp(tr->t[sel_first].ctx->name, "mean") != 0)
@@ -805,14 +862,23 @@ kgm_status kgm_train_run(const kgm_run_config *cfg, const kgm_train_opts *opts, 
             int64_t s = (tr->t[k].view.s[0].n + tr->t[k].batch - 1) / tr->t[k].batch;
             if (s > steps) steps = s;
         }
+    bool per_epoch = strcmp(cfg->train.schedule, "every_epoch") == 0;
+    int64_t total = (int64_t)cfg->train.epochs * steps, prog_done = (int64_t)cs.epoch * steps;
+    if (per_epoch) { /* epochs differ in length: a task's pass runs on every k-th epoch only */
+        total = prog_done = 0;
+        for (int e = 1; e <= cfg->train.epochs; e++) {
+            total += kgm_schedule_epoch_steps(tr, e);
+            if (e <= cs.epoch) prog_done += kgm_schedule_epoch_steps(tr, e);
+        }
+    }
     kgm_progress pg;
-    kgm_progress_begin(&pg, stderr, cfg->name, (int64_t)cfg->train.epochs * steps);
+    kgm_progress_begin(&pg, stderr, cfg->name, total);
     pg.quiet = opts->quiet;
-    int64_t prog_done = (int64_t)cs.epoch * steps;
     for (int epoch = cs.epoch + 1; epoch <= cfg->train.epochs; epoch++) {
         tr->epoch = epoch;
         kgm_trainer_begin_epoch(tr);
         uint64_t params_before = kgm_weighting_params_hash(tr);
+        if (per_epoch) steps = kgm_schedule_epoch_steps(tr, epoch);
         for (int64_t s = 0; s < steps; s++) {
             st = train_step(tr, &wcsv);
             if (st) goto done;

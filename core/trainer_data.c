@@ -151,6 +151,22 @@ static kgm_status load_source(kgm_trainer *tr, const kgm_load_opts *lo, kgm_data
     return kgm_load_named(d->source, path, lo, ds);
 }
 
+/* dataset.eval_negatives: the stored negatives of the valid/test rows, drawn
+ * once from the dataset seed unless preparation (or the cache) already holds
+ * them, so generated and given splits get them too. */
+static kgm_status draw_eval_negatives(kgm_trainer *tr) {
+    int32_t k = tr->cfg->data.eval_negatives;
+    kgm_dataset *ds = &tr->ds;
+    if (k <= 0) return KGM_OK;
+    if (ds->inter.n == 0 || ds->split.n_train == 0)
+        return KGM_ERR(KGM_ERR_ARG,
+                       "dataset.eval_negatives = %d: expected user-item interactions with a train/valid/test split "
+                       "(they are the candidates of top-K ranking), found %s in source '%s'",
+                       k, ds->inter.n == 0 ? "no interactions" : "no split", tr->cfg->data.source);
+    if (ds->valid_neg.k == k || ds->test_neg.k == k) return KGM_OK;
+    return kgm_data_eval_negatives(ds, k, KGM_NEG_UNIFORM, tr->data_seed);
+}
+
 static kgm_status open_loaded(kgm_trainer *tr, kgm_dataset *ds) {
     const kgm_data_cfg *d = &tr->cfg->data;
     kgm_load_report rep;
@@ -190,6 +206,7 @@ static kgm_status open_loaded(kgm_trainer *tr, kgm_dataset *ds) {
     if (ds->inter.n > 0 && (prep.split != KGM_SPLIT_NONE || !isnan(prep.rating_threshold) || prep.min_user_interactions ||
                             prep.min_item_interactions))
         KGM_TRY(kgm_data_prepare(ds, &prep));
+    KGM_TRY(draw_eval_negatives(tr)); /* before saving: the cache stores them */
     if (d->cache[0]) {
         KGM_TRY(kgm_dataset_save(ds, d->cache));
         kgm_trainer_log(tr, "cache: dataset written to %s", d->cache);
@@ -222,6 +239,7 @@ kgm_status kgm_trainer_open_data(kgm_trainer *tr) {
     if (ds->social.n > 0 && ds->social.directed != d->social_directed)
         return KGM_ERR(KGM_ERR_ARG, "dataset.social_directed is %s but the social graph of source '%s' is %s",
                        d->social_directed ? "true" : "false", d->source, ds->social.directed ? "directed" : "undirected");
+    KGM_TRY(draw_eval_negatives(tr));
     KGM_TRY(kgm_dataset_validate(ds));
     if (d->exclude_columns[0] && !(ds->tabular.rows > 0 && ds->inter.n == 0))
         return KGM_ERR(KGM_ERR_ARG,
@@ -293,6 +311,7 @@ static void split_free(kgm_view_split *s) {
     free(s->multi);
     free(s->up_ptr);
     free(s->up_col);
+    free(s->neg);
     memset(s, 0, sizeof *s);
 }
 
@@ -320,6 +339,14 @@ static kgm_status random_split(int64_t n, double fv, double ft, uint64_t seed, c
     free(perm);
     *out = a;
     return KGM_OK;
+}
+
+/* The split of a view that has its own (KG, social, user attributes, item
+ * labels); tasks[].split none puts every row in train. */
+static kgm_status task_split(const kgm_trainer *tr, const kgm_run_task *t, int64_t n, double fv, double ft,
+                             const char *what, int8_t **out) {
+    bool none = strcmp(t->spec->split, "none") == 0;
+    return random_split(n, none ? 0.0 : fv, none ? 0.0 : ft, tr->data_seed, what, out);
 }
 
 /* Per-user lists of a split: items with a positive label, or a user's
@@ -435,6 +462,20 @@ static kgm_status view_interactions(kgm_trainer *tr, kgm_run_task *t, int kind) 
             st = KGM_ERR(KGM_ERR_ARG, "task '%s' (impressions) needs a per-interaction 'conversion' column", t->spec->name);
             break;
         }
+        const kgm_eval_negatives *en = s == 1 ? &ds->valid_neg : s == 2 ? &ds->test_neg : NULL;
+        if (kind == KGM_VIEW_IMPLICIT && en && en->n > 0) {
+            if (en->n != nr[s]) {
+                st = KGM_ERR(KGM_ERR_STATE, "evaluation negatives: %lld rows for %lld split rows", (long long)en->n,
+                             (long long)nr[s]);
+                break;
+            }
+            v->neg_k = en->k;
+            ALLOC(v->neg, cap * en->k);
+            if (!v->neg) {
+                st = KGM_ERR(KGM_ERR_NOMEM, "view negatives");
+                break;
+            }
+        }
         int64_t n = 0;
         int32_t *neg = malloc(((size_t)negs + 1) * sizeof *neg);
         for (int64_t k = 0; k < nr[s] && neg; k++) {
@@ -445,6 +486,7 @@ static kgm_status view_interactions(kgm_trainer *tr, kgm_run_task *t, int kind) 
             v->item[n] = in->item[rr];
             v->label[n] = in->kind == KGM_LABEL_IMPLICIT ? 1.0f : in->label[rr];
             if (v->label2) v->label2[n] = ds->tabular.cols[conv_col].num[rr];
+            if (v->neg) memcpy(v->neg + n * v->neg_k, en->items + k * en->k, (size_t)en->k * sizeof *v->neg);
             n++;
             if (add_negs) {
                 int32_t got = 0;
@@ -475,7 +517,7 @@ static kgm_status view_kg(kgm_trainer *tr, kgm_run_task *t) {
     const kgm_triples *kg = &tr->ds.kg;
     if (kg->n == 0) return KGM_ERR(KGM_ERR_ARG, "task '%s' needs KG triples, the dataset has none", t->spec->name);
     int8_t *a;
-    KGM_TRY(random_split(kg->n, 0.05, 0.05, tr->data_seed, "kg-split", &a));
+    KGM_TRY(task_split(tr, t, kg->n, 0.05, 0.05, "kg-split", &a));
     for (int s = 0; s < 3; s++) {
         kgm_view_split *v = &t->view.s[s];
         int64_t cap = 0;
@@ -552,7 +594,8 @@ static kgm_status view_social(kgm_trainer *tr, kgm_run_task *t) {
     const kgm_social *so = &tr->ds.social;
     if (so->n == 0) return KGM_ERR(KGM_ERR_ARG, "task '%s' needs social edges, the dataset has none", t->spec->name);
     int8_t *a;
-    KGM_TRY(kgm_social_split_by_pair(so, tr->data_seed, &a));
+    if (strcmp(t->spec->split, "none") == 0) KGM_TRY(task_split(tr, t, so->n, 0.1, 0.1, "social-split", &a));
+    else KGM_TRY(kgm_social_split_by_pair(so, tr->data_seed, &a));
     for (int s = 0; s < 3; s++) {
         kgm_view_split *v = &t->view.s[s];
         int64_t cap = 0;
@@ -592,7 +635,7 @@ static kgm_status view_user_attr(kgm_trainer *tr, kgm_run_task *t) {
     const int32_t *code = ua->cols[c].cat;
     t->view.n_labels = ua->cols[c].levels.count;
     int8_t *a;
-    KGM_TRY(random_split(ua->rows, 0.1, 0.2, tr->data_seed, "user-attr-split", &a));
+    KGM_TRY(task_split(tr, t, ua->rows, 0.1, 0.2, "user-attr-split", &a));
     for (int s = 0; s < 3; s++) {
         kgm_view_split *v = &t->view.s[s];
         ALLOC(v->row, ua->rows);
@@ -629,7 +672,7 @@ static kgm_status view_item_labels(kgm_trainer *tr, kgm_run_task *t) {
     if (!has) return KGM_ERR(KGM_ERR_NOMEM, "item labels");
     for (int64_t k = 0; k < col->multi_n; k++)
         if (col->multi_row[k] < n_items) has[col->multi_row[k]] = 1;
-    kgm_status st = random_split(n_items, 0.1, 0.2, tr->data_seed, "item-label-split", &a);
+    kgm_status st = task_split(tr, t, n_items, 0.1, 0.2, "item-label-split", &a);
     if (st) {
         free(has);
         return st;
@@ -845,6 +888,12 @@ kgm_status kgm_trainer_build_views(kgm_trainer *tr) {
         int32_t view = t->pl->desc.view;
         t->view.kind = view;
         kgm_status st;
+        bool own = !tabular && (view == KGM_VIEW_KG || view == KGM_VIEW_SOCIAL || view == KGM_VIEW_USER_ATTR ||
+                                view == KGM_VIEW_ITEM_LABELS);
+        if (strcmp(t->spec->split, "none") == 0 && !own)
+            return KGM_ERR(KGM_ERR_ARG, "%s: task '%s': split none is only for tasks with a split of their own (KG triples, "
+                           "social edges, user attributes, item labels); this one uses the dataset's split",
+                           t->spec->where[0] ? t->spec->where : "task", t->spec->name);
         if (tabular && (view == KGM_VIEW_INTERACTIONS || view == KGM_VIEW_RATINGS || view == KGM_VIEW_TABULAR))
             st = view_tabular(tr, t);
         else switch (view) {
@@ -862,6 +911,13 @@ kgm_status kgm_trainer_build_views(kgm_trainer *tr) {
         if (st) return kgm_error_wrap(st, "task '%s'", t->spec->name);
         if (t->view.s[0].n == 0) return KGM_ERR(KGM_ERR_ARG, "task '%s' has no training rows", t->spec->name);
     }
+    bool ranked = false;
+    for (int k = 0; k < tr->n_tasks; k++) ranked |= tr->t[k].view.kind == KGM_VIEW_IMPLICIT;
+    if (tr->cfg->data.eval_negatives > 0 && !ranked)
+        return KGM_ERR(KGM_ERR_ARG,
+                       "dataset.eval_negatives = %d: expected a top-K ranking task (implicit view, e.g. plugin topk) to "
+                       "rank against them, found none; set dataset.eval_negatives: 0",
+                       tr->cfg->data.eval_negatives);
     return KGM_OK;
 }
 
@@ -976,6 +1032,8 @@ static int64_t be_count(void *self, kgm_task_ctx *ctx, kgm_count_kind what) {
     case KGM_COUNT_HIDDEN:
         if (t->pl->desc.input == KGM_INPUT_PAIR || t->pl->desc.input == KGM_INPUT_TABULAR) return tr->mix.out_dim;
         return tr->enc.d;
+    case KGM_COUNT_PAIR_RAW: /* mixer.kind none on (user, item) rows: h = [u, v, u*v] */
+        return t->pl->desc.input == KGM_INPUT_PAIR && !t->view.tabular && tr->has_mixer && tr->mix.kind == KGM_MIXER_NONE;
     }
     (void)ctx;
     return -1;
@@ -1016,6 +1074,19 @@ static kgm_status be_user_items(void *self, kgm_task_ctx *ctx, kgm_split_id spli
     *rowptr = v->up_ptr;
     *col = v->up_col;
     (void)ctx;
+    return KGM_OK;
+}
+
+static kgm_status be_eval_negatives(void *self, kgm_task_ctx *ctx, kgm_split_id split, int32_t *k,
+                                    const int32_t **items) {
+    kgm_run_task *t = task_of(self);
+    (void)ctx;
+    t->neg_asked = true;
+    if (split != KGM_SPLIT_VALID && split != KGM_SPLIT_TEST)
+        return KGM_ERR(KGM_ERR_ARG, "eval_negatives: split %d, expected valid or test", (int)split);
+    const kgm_view_split *v = split_of(t, split);
+    *k = v->neg ? v->neg_k : 0;
+    *items = v->neg;
     return KGM_OK;
 }
 
@@ -1076,4 +1147,5 @@ const kgm_task_backend kgm_trainer_backend = {
     .embed = be_embed,
     .embed_all = be_embed_all,
     .represent = be_represent,
+    .eval_negatives = be_eval_negatives,
 };

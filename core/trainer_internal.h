@@ -25,6 +25,9 @@ typedef struct kgm_view_split {
     /* positives per user (CSR) for user_items */
     int64_t *up_ptr;
     int32_t *up_col;
+    /* implicit view, valid/test: (n, neg_k) stored evaluation negatives of the rows */
+    int32_t neg_k;
+    int32_t *neg;
 } kgm_view_split;
 
 typedef struct kgm_view {
@@ -52,6 +55,7 @@ typedef struct kgm_run_task {
     bool cold_users;       /* the filter applies to users (else items) */
     kgm_view_split cold_split; /* filtered test rows while evaluating cold-start */
     bool use_cold;
+    bool neg_asked;        /* the plugin fetched its evaluation negatives (checked after evaluation) */
     /* epoch state */
     int64_t *perm;
     int64_t cursor;
@@ -105,6 +109,7 @@ typedef struct kgm_trainer {
     /* progress */
     int64_t step, samples;
     int32_t epoch;
+    int64_t epoch_step;    /* steps taken in this epoch (schedule every_epoch) */
     FILE *log;
     FILE *metrics_csv, *weights_csv;
 } kgm_trainer;
@@ -118,6 +123,14 @@ kgm_status kgm_trainer_alloc_perms(kgm_trainer *tr);
 void kgm_trainer_begin_epoch(kgm_trainer *tr);
 /* One training step (joint or alternating, as configured). */
 kgm_status kgm_trainer_step(kgm_trainer *tr);
+
+/* trainer_schedule.c (optimisation.schedule every_epoch) */
+/* Steps of epoch `epoch` (1-based): one full pass per task due that epoch. */
+int64_t kgm_schedule_epoch_steps(const kgm_trainer *tr, int32_t epoch);
+/* Step s of that epoch: the task, the offset of its batch in the stream's
+ * permutation and the batch length; false past the epoch's last step. */
+bool kgm_schedule_epoch_locate(const kgm_trainer *tr, int32_t epoch, int64_t s, int32_t *task, int64_t *start,
+                               int32_t *n);
 
 /* trainer_data.c */
 kgm_status kgm_trainer_open_data(kgm_trainer *tr);

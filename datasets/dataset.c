@@ -233,8 +233,9 @@ static kgm_status check_negs(const kgm_eval_negatives *ng, int64_t rows, int32_t
         return KGM_ERR(KGM_ERR_INDEX, "%s: %lld rows of %d, expected %lld rows", what, (long long)ng->n, ng->k,
                        (long long)rows);
     for (int64_t i = 0; i < ng->n * ng->k; i++)
-        if (ng->items[i] < -1 || ng->items[i] >= n_items)
-            return KGM_ERR(KGM_ERR_INDEX, "%s item %d out of range", what, ng->items[i]);
+        if (ng->items[i] < 0 || ng->items[i] >= n_items) /* no padding: every row ranks against k items */
+            return KGM_ERR(KGM_ERR_INDEX, "%s: entry %lld is item %d, expected 0..%d", what, (long long)i,
+                           ng->items[i], n_items - 1);
     return KGM_OK;
 }
 

@@ -476,12 +476,38 @@ static kgm_status draw_for(const kgm_dataset *ds, const kgm_neg_sampler *s, cons
     return KGM_OK;
 }
 
+/* A row whose user has fewer than k items that are not its positives cannot
+ * get k distinct negatives; padding would give that user an easier candidate
+ * list than the others, so the setting is refused, naming the tightest user. */
+static kgm_status check_room(const kgm_dataset *ds, const kgm_user_items *pos, int32_t k) {
+    int64_t least = INT64_MAX;
+    int32_t who = -1;
+    const int64_t *rows[2] = {ds->split.valid, ds->split.test};
+    int64_t n[2] = {ds->split.n_valid, ds->split.n_test};
+    for (int s = 0; s < 2; s++)
+        for (int64_t j = 0; j < n[s]; j++) {
+            int32_t u = ds->inter.user[rows[s][j]];
+            int64_t avail = (int64_t)ds->items.count - (pos->ptr[u + 1] - pos->ptr[u]);
+            if (avail < least) least = avail, who = u;
+        }
+    if (who < 0 || least >= k) return KGM_OK;
+    return KGM_ERR(KGM_ERR_ARG,
+                   "dataset.eval_negatives: expected at most %lld (user '%s' of the valid/test split has %lld of the %d "
+                   "items among its non-positives), found %d",
+                   (long long)least, kgm_idmap_name(&ds->users, who), (long long)least, ds->items.count, k);
+}
+
 kgm_status kgm_data_eval_negatives(kgm_dataset *ds, int32_t k, kgm_neg_kind kind, uint64_t seed) {
     if (k < 0) return KGM_ERR(KGM_ERR_ARG, "eval negatives: expected k >= 0, found %d", k);
     kgm_user_items pos;
     KGM_TRY(kgm_user_items_build(ds, NULL, 0, &pos));
+    kgm_status st = check_room(ds, &pos, k);
+    if (st) {
+        kgm_user_items_destroy(&pos);
+        return st;
+    }
     kgm_neg_sampler s;
-    kgm_status st = kgm_neg_sampler_init(&s, ds, &pos, kind);
+    st = kgm_neg_sampler_init(&s, ds, &pos, kind);
     if (st == KGM_OK) {
         st = draw_for(ds, &s, ds->split.valid, ds->split.n_valid, k, seed, 0, &ds->valid_neg);
         if (st == KGM_OK) st = draw_for(ds, &s, ds->split.test, ds->split.n_test, k, seed, 1, &ds->test_neg);

@@ -91,6 +91,9 @@ static void ablation_table(FILE *f, const kgm_report *r, int32_t split) {
         fprintf(f, "<tr%s><td class=\"g\">", base ? " class=\"base\"" : "");
         esc(f, r->groups[g].name);
         if (rp_base_tag(r, g)) fprintf(f, "<span class=\"tag\">baseline</span>");
+        char proto[32];
+        rp_protocol(r, g, proto, sizeof proto);
+        if (!rp_protocol_shared(r) && proto[0]) fprintf(f, "<span class=\"tag\">protocol: %s</span>", proto);
         fprintf(f, "</td>");
         for (int32_t i = 0; i < nc; i++) {
             const rp_cell *cell = cell_at(r, g, cols[i]);
@@ -463,6 +466,27 @@ static void problems_section(FILE *f, const kgm_report *r) {
     fprintf(f, "</table></section>\n");
 }
 
+/* The top-K protocol line: ranking metrics (recall@k, ndcg@k, hit@k, MRR of
+ * implicit-view tasks) mean different things under full and sampled ranking. */
+static void html_protocol(FILE *f, const kgm_report *r) {
+    char proto[32];
+    if (r->n_groups == 0) return;
+    rp_protocol(r, 0, proto, sizeof proto);
+    if (!rp_protocol_shared(r)) {
+        fprintf(f, "<p class=\"meta\">Top-K protocol: <strong>differs between groups</strong> (see the tags in the "
+                   "ablation table); ranking metrics of different protocols are not comparable.</p>\n");
+        return;
+    }
+    if (!proto[0]) return;
+    if (!strcmp(proto, "full"))
+        fprintf(f, "<p class=\"meta\">Top-K protocol: <code>full</code> — every item ranked, the user's known "
+                   "positives outside the evaluated split masked (<code>dataset.eval_negatives: 0</code>).</p>\n");
+    else
+        fprintf(f, "<p class=\"meta\">Top-K protocol: <code>%s</code> — each positive ranked against its %s stored "
+                   "uniform negatives (<code>dataset.eval_negatives: %s</code>), pessimistic ties.</p>\n", proto,
+                proto + 8, proto + 8);
+}
+
 kgm_status kgm_report_write_html(const kgm_report *r, const char *path) {
     char tmp[KGM_PATH + 64];
     FILE *f = rp_open_tmp(path, tmp, sizeof tmp);
@@ -485,7 +509,9 @@ kgm_status kgm_report_write_html(const kgm_report *r, const char *path) {
         esc(f, r->groups[r->baseline].name);
         fprintf(f, "</code>%s.", r->discovered ? " (first group by name: no sweep.tsv)" : "");
     }
-    fprintf(f, "</p>\n<p class=\"meta\">");
+    fprintf(f, "</p>\n");
+    html_protocol(f, r);
+    fprintf(f, "<p class=\"meta\">");
     if (r->manifest[0]) {
         fprintf(f, "Manifest <code>");
         esc(f, r->manifest);

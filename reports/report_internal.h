@@ -43,6 +43,7 @@ typedef struct rp_run {
     rp_wrow *w;
     int32_t nw, wcap;
     char note[256];          /* problems reading the run's files */
+    int32_t eval_negatives;  /* resolved dataset.eval_negatives (the top-K protocol), -1 = unknown */
 } rp_run;
 
 typedef struct rp_group {
@@ -100,6 +101,11 @@ int32_t rp_cols_of_split(const kgm_report *r, int32_t split, int32_t *cols, int3
 int32_t rp_main_split(const kgm_report *r);
 /* Whether group g is the baseline and its name does not already say so. */
 bool rp_base_tag(const kgm_report *r, int32_t g);
+/* The top-K evaluation protocol of group g's runs: "full" (dataset.eval_negatives
+ * 0), "sampled-K", "mixed" when its runs differ, "" when no run recorded it. */
+void rp_protocol(const kgm_report *r, int32_t g, char *buf, size_t n);
+/* Whether every group has the same protocol (then the report states it once). */
+bool rp_protocol_shared(const kgm_report *r);
 /* Format a number for tables (4 significant decimals, scientific when tiny/huge). */
 void rp_fmt(char *buf, size_t n, double v);
 /* Format a difference with the decimals of the reference value it is relative to. */

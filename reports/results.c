@@ -70,6 +70,7 @@ static rp_run *add_run(kgm_report *r, const char *group, uint64_t seed, const ch
     gr->runs[gr->n_runs++] = r->n_runs;
     rp_run *run = &r->runs[r->n_runs++];
     memset(run, 0, sizeof *run);
+    run->eval_negatives = -1;
     run->group = g;
     run->seed = seed;
     snprintf(run->rel, sizeof run->rel, "%s", rel);
@@ -236,6 +237,14 @@ static void read_resolved(kgm_report *r, rp_run *run, const char *path) {
             r->task_plugin_cap = cap;
         }
         r->task_plugin[ti] = pi;
+    }
+    struct fy_node *data = root ? fy_node_mapping_lookup_by_string(root, "dataset", FY_NT) : NULL;
+    struct fy_node *en = data ? fy_node_mapping_lookup_by_string(data, "eval_negatives", FY_NT) : NULL;
+    const char *ens = en && fy_node_is_scalar(en) ? fy_node_get_scalar0(en) : NULL;
+    if (ens) {
+        char *end;
+        long k = strtol(ens, &end, 10);
+        if (*ens && !*end && k >= 0 && k <= INT32_MAX) run->eval_negatives = (int32_t)k;
     }
     if (!run->published[0]) {
         struct fy_node *pub = root ? fy_node_mapping_lookup_by_string(root, "published", FY_NT) : NULL;

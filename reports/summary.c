@@ -243,11 +243,37 @@ static void csv_num(FILE *f, double v) {
     }
 }
 
+void rp_protocol(const kgm_report *r, int32_t g, char *buf, size_t n) {
+    int32_t k = -1;
+    buf[0] = '\0';
+    for (int32_t i = 0; i < r->groups[g].n_runs; i++) {
+        int32_t e = r->runs[r->groups[g].runs[i]].eval_negatives;
+        if (e < 0) continue;
+        if (k >= 0 && e != k) {
+            snprintf(buf, n, "mixed");
+            return;
+        }
+        k = e;
+    }
+    if (k == 0) snprintf(buf, n, "full");
+    else if (k > 0) snprintf(buf, n, "sampled-%d", k);
+}
+
+bool rp_protocol_shared(const kgm_report *r) {
+    char a[32], b[32];
+    for (int32_t g = 1; g < r->n_groups; g++) {
+        rp_protocol(r, 0, a, sizeof a);
+        rp_protocol(r, g, b, sizeof b);
+        if (strcmp(a, b)) return false;
+    }
+    return true;
+}
+
 kgm_status kgm_report_write_csv(const kgm_report *r, const char *path) {
     char tmp[KGM_PATH + 64];
     FILE *f = rp_open_tmp(path, tmp, sizeof tmp);
     if (!f) return KGM_ERR(KGM_ERR_IO, "%s: %s", path, strerror(errno));
-    fprintf(f, "group,seeds,task,metric,split,mean,std,n,delta,p_value,best\n");
+    fprintf(f, "group,seeds,task,metric,split,mean,std,n,delta,p_value,best,protocol\n");
     for (int32_t g = 0; g < r->n_groups; g++)
         for (int32_t c = 0; c < r->n_cols; c++) {
             const rp_cell *cell = &r->cells[(size_t)g * r->n_cols + c];
@@ -267,7 +293,9 @@ kgm_status kgm_report_write_csv(const kgm_report *r, const char *path) {
             fprintf(f, ",%d", cell->n);
             csv_num(f, cell->delta);
             csv_num(f, cell->p);
-            fprintf(f, ",%d\n", cell->best ? 1 : 0);
+            char proto[32];
+            rp_protocol(r, g, proto, sizeof proto);
+            fprintf(f, ",%d,%s\n", cell->best ? 1 : 0, proto);
         }
     return rp_commit(f, tmp, path);
 }

@@ -9,11 +9,18 @@
  *            row's user (accidental hits) are masked out.
  * Negatives are drawn uniformly among items that are not training positives of
  * the user (the task's rng; up to 50 draws, then any item).
- * Evaluation: FULL ranking of all items for every user with relevant items in
- * the split; the user's training items (and validation items when evaluating
- * test) are masked. Metrics, averaged over those users: recall@k, ndcg@k
- * (IDCG over all relevant items; KGAT's inflated variant with kgat_ndcg),
- * hit@k and MRR (1 / rank of the first relevant item in the full ranking).
+ * Evaluation, by the run's protocol (host->eval_negatives):
+ *   full     (dataset.eval_negatives = 0) ranking of all items for every user
+ *            with relevant items in the split; the user's training items (and
+ *            validation items when evaluating test) are masked. Metrics,
+ *            averaged over those users: recall@k, ndcg@k (IDCG over all
+ *            relevant items; KGAT's inflated variant with kgat_ndcg), hit@k
+ *            and MRR (1 / rank of the first relevant item in the full ranking).
+ *   sampled  (dataset.eval_negatives = K > 0, RecBole's "uni100" for K = 100):
+ *            each positive row (u, i) of the split is ranked among {i} and its
+ *            K stored negatives (the same for every epoch and model); ties are
+ *            pessimistic. Metrics averaged over the positive ROWS; with one
+ *            relevant candidate recall@k = hit@k and ndcg@k = 1/log2(rank+1).
  * `k` is the task's `k` option (default 20). */
 #include <stdlib.h>
 
@@ -131,9 +138,72 @@ static kgm_status tk_predict(void *self, kgm_task_ctx *ctx, kgm_tape *tp, const 
     return t->H->op_rowdot(tp, u, i, out);
 }
 
+/* Whether the host table and its metrics table have the ABI 1.2 members (an
+ * older host has no stored negatives: full ranking). */
+static bool has_sampled_api(const kgm_host_api *H) {
+    return H->struct_size >= KGM_HOST_API_SIZE_1_2 && H->metrics && H->metrics->struct_size >= KGM_METRICS_API_SIZE_1_2;
+}
+
+/* dot(user row q of U, item row `item` of E), the score tk_predict gives. */
+static float score_of(const kgm_tensor *U, int32_t q, const kgm_tensor *E, int32_t item) {
+    const float *u = U->data + (size_t)q * U->cols, *e = E->data + (size_t)item * E->cols;
+    float s = 0.0f;
+    for (int32_t d = 0; d < U->cols; d++) s += u[d] * e[d];
+    return s;
+}
+
+/* The sampled protocol: row r's positive against negs[r*K .. r*K+K). */
+static kgm_status eval_sampled(topk *t, kgm_task_ctx *ctx, kgm_tape *tp, kgm_split_id split, int32_t K,
+                               const int32_t *negs, double *m) {
+    const kgm_host_api *H = t->H;
+    kgm_batch rows;
+    PU_TRY(H->split_rows(ctx, split, &rows));
+    kgm_tape_mark m0 = H->tape_get_mark(tp);
+    kgm_tensor *E;
+    PU_TRY(H->embed_all(ctx, tp, KGM_KIND_ITEM, &E));
+    float *ns = H->alloc((size_t)K * sizeof *ns + 1);
+    if (!ns) return PU_ERR(H, KGM_ERR_NOMEM, "evaluation scores");
+    double sum[4] = {0, 0, 0, 0};
+    kgm_status st = KGM_OK;
+    for (int32_t s = 0; s < rows.n && !st; s += (int32_t)t->chunk) {
+        int32_t n = rows.n - s < t->chunk ? rows.n - s : (int32_t)t->chunk;
+        kgm_tape_mark mk = H->tape_get_mark(tp);
+        kgm_tensor *U;
+        st = H->embed(ctx, tp, KGM_KIND_USER, rows.user + s, n, &U);
+        for (int32_t q = 0; q < n && !st; q++) {
+            const int32_t *ng = negs + (size_t)(s + q) * K;
+            for (int32_t j = 0; j < K; j++) ns[j] = score_of(U, q, E, ng[j]);
+            double out[5];
+            st = H->metrics->rank_sampled(score_of(U, q, E, rows.item[s + q]), ns, K, (int32_t)t->k, out);
+            sum[0] += out[0];
+            sum[1] += out[1];
+            sum[2] += out[2];
+            sum[3] += out[4];
+        }
+        H->tape_rewind(tp, mk);
+    }
+    H->tape_rewind(tp, m0);
+    H->free(ns);
+    if (st) return st;
+    if (rows.n > 0)
+        for (int j = 0; j < 4; j++) m[j] = sum[j] / (double)rows.n;
+    return KGM_OK;
+}
+
 static kgm_status tk_eval(void *self, kgm_task_ctx *ctx, kgm_tape *tp, kgm_split_id split, double *m) {
     topk *t = self;
     const kgm_host_api *H = t->H;
+    if (split != KGM_SPLIT_TRAIN && has_sampled_api(H)) {
+        int32_t K;
+        const int32_t *negs;
+        PU_TRY(H->eval_negatives(ctx, split, &K, &negs));
+        if (K > 0 && t->kgat)
+            return PU_ERR(H, KGM_ERR_ARG,
+                          "option kgat_ndcg: expected false under the sampled protocol (dataset.eval_negatives = %d: one "
+                          "relevant item per list, so KGAT's IDCG changes nothing), found true",
+                          K);
+        if (K > 0) return eval_sampled(t, ctx, tp, split, K, negs, m);
+    }
     int32_t U = (int32_t)H->count(ctx, KGM_COUNT_USERS), I = (int32_t)H->count(ctx, KGM_COUNT_ITEMS);
     const int64_t *trp = NULL, *vrp = NULL, *rrp;
     const int32_t *tcol = NULL, *vcol = NULL, *rcol;
@@ -202,7 +272,7 @@ static const kgm_task_plugin plugin = {
     .struct_size = sizeof(kgm_task_plugin),
     .name = "topk",
     .version = "1.0.0",
-    .description = "top-K recommendation: dot-product scores, BPR or sampled softmax; full-ranking recall/NDCG/hit@k, MRR",
+    .description = "top-K recommendation: dot-product scores, BPR or sampled softmax; recall/NDCG/hit@k, MRR by full ranking or against stored sampled negatives",
     .view = KGM_VIEW_IMPLICIT,
     .input = KGM_INPUT_NONE,
     .loss_form = KGM_LOSS_CLASSIFICATION,

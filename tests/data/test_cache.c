@@ -7,7 +7,8 @@
 static void build(kgm_dataset *ds) {
     kgm_dataset_init(ds);
     const char *p = tmp_file("c_ratings.tsv", "u\ti\tr\tts\n1\t10\t4\t100\n1\t11\t2\t101\n2\t10\t5\t102\n2\t12\t3\t103\n"
-                                              "3\t11\t4\t104\n3\t12\t1\t105\n3\t10\t2\t106\n", (size_t)-1);
+                                              "3\t11\t4\t104\n3\t12\t1\t105\n3\t10\t2\t106\n1\t13\t3\t107\n", (size_t)-1);
+    /* item 13 leaves user 3 one non-positive item: room for its 1 evaluation negative */
     cr_assert_eq(kgm_load_interactions(p, NULL, NULL, ds), KGM_OK, "%s", kgm_error_message());
     p = tmp_file("c_kg.tsv", "10\tgenre\tcomedy\n11\tgenre\tdrama\n", (size_t)-1);
     cr_assert_eq(kgm_load_triples(p, NULL, NULL, ds), KGM_OK);

@@ -43,7 +43,11 @@ Test(cli, inspect_convert_reload) {
     cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "interactions 7 (rating, timestamps)"), "%s", out);
     cr_assert(strstr(out, "user-item: 6 vertices, 7 edges, 1 components"), "%s", out);
+    /* user 3 rated every item: no room for an evaluation negative (refused, not padded) */
     snprintf(args, sizeof args, "data convert --split loo --negatives 1 --seed 3 '%s' -o '%s/cli.kgd'", p, tmp_dir());
+    cr_assert_eq(run(args, out, sizeof out), 1, "%s", out);
+    cr_assert(strstr(out, "dataset.eval_negatives: expected at most 0 (user '3'"), "%s", out);
+    snprintf(args, sizeof args, "data convert --split loo --seed 3 '%s' -o '%s/cli.kgd'", p, tmp_dir());
     cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "wrote"), "%s", out);
     snprintf(args, sizeof args, "data inspect '%s/cli.kgd'", tmp_dir());

@@ -799,3 +799,16 @@ Test(manifest, shipped_manifests_validate) {
     kgm_plugin_checker_free(pc);
     kgm_plugin_path_destroy(&sp);
 }
+
+Test(manifest, eval_negatives_on_mmoe_data_is_refused_at_its_line) {
+    eu_write(dir, "en.yaml",
+             "tasks:\n"                                  /* 1 */
+             "  - plugin: rating\n"                      /* 2 */
+             "dataset:\n"                                /* 3 */
+             "  source: mmoe\n"                          /* 4 */
+             "  eval_negatives: 100\n");                 /* 5 */
+    kgm_diag_list dl = load_bad("en.yaml", NULL);
+    expect_diag(&dl, 0, "en.yaml", 5, 19, "dataset.eval_negatives: expected 0 for source mmoe");
+    cr_assert_eq(dl.n, 1);
+    kgm_diag_list_destroy(&dl);
+}

@@ -138,7 +138,7 @@ static char *summary_of(const kgm_report_opts *o, int32_t want_runs, int32_t wan
 Test(report, summary_csv_matches_hand_computed_statistics) {
     eu_fake_sweep(dir, "<base>&", true);
     char *csv = summary_of(NULL, 8, 6);
-    const char *header = "group,seeds,task,metric,split,mean,std,n,delta,p_value,best\n";
+    const char *header = "group,seeds,task,metric,split,mean,std,n,delta,p_value,best,protocol\n";
     cr_assert_eq(strncmp(csv, header, strlen(header)), 0);
     char *f[11], *line;
 
@@ -164,9 +164,9 @@ Test(report, summary_csv_matches_hand_computed_statistics) {
     free(line);
 
     /* the baseline row: its own delta is 0, no test against itself; quoted name */
-    cr_assert_not_null(strstr(csv, "\n<base>&,1 2 3,ctr,auc,test,0.72,0.02,3,0,,0\n"), "%s", csv);
+    cr_assert_not_null(strstr(csv, "\n<base>&,1 2 3,ctr,auc,test,0.72,0.02,3,0,,0,\n"), "%s", csv);
     /* valid: the value at the epoch of the test evaluation (3) */
-    cr_assert_not_null(strstr(csv, "\n<base>&,1 2 3,ctr,auc,valid,0.71,0.02,3,0,,0\n"), "%s", csv);
+    cr_assert_not_null(strstr(csv, "\n<base>&,1 2 3,ctr,auc,valid,0.71,0.02,3,0,,0,\n"), "%s", csv);
     /* equal means tie for best; identical pairs give p = 1 */
     line = summary_row(csv, "alt", ",kge,mrr,test,", f, 11);
     cr_assert_not_null(line);
@@ -202,7 +202,7 @@ Test(report, discovery_without_sweep_file) {
     char *csv = summary_of(NULL, 8, 6);
     kgm_report *r;
     /* "a-base" sorts first and is the baseline */
-    cr_assert_not_null(strstr(csv, "\na-base,1 2 3,ctr,auc,test,0.72,0.02,3,0,,0\n"), "%s", csv);
+    cr_assert_not_null(strstr(csv, "\na-base,1 2 3,ctr,auc,test,0.72,0.02,3,0,,0,\n"), "%s", csv);
     free(csv);
     cr_assert_eq(kgm_report_load("/nonexistent/kgmtl", NULL, &r), KGM_ERR_IO);
     char empty[2 * KGM_PATH];
@@ -260,5 +260,44 @@ Test(report, html_is_self_contained_escaped_and_complete) {
     cr_assert_geq(count(h, "<polyline"), 8);
     cr_assert_not_null(strstr(h, ">epoch</text>"));
     cr_assert_not_null(strstr(h, ">task weight</text>"));
+    free(h);
+}
+
+/* resolved.yaml of every run of `group` (seeds 1..n) with dataset.eval_negatives = k */
+static void set_protocol(const char *group, int n, int k) {
+    char rel[2 * KGM_PATH], text[512];
+    snprintf(text, sizeof text,
+             "name: \"x\"\ndataset:\n  source: \"world\"\n  eval_negatives: %d\ntasks:\n  - name: \"ctr\"\n"
+             "    plugin: \"ctr\"\n  - name: \"kge\"\n    plugin: \"kge\"\n", k);
+    for (int s = 1; s <= n; s++) {
+        snprintf(rel, sizeof rel, "%s/%s/seed-%d", dir, group, s);
+        eu_write(rel, "resolved.yaml", text);
+    }
+}
+
+Test(report, protocol_named_in_summary_and_html) {
+    eu_fake_sweep(dir, "base", true);
+    set_protocol("base", 3, 0);
+    set_protocol("alt", 5, 100);
+    char html[2 * KGM_PATH];
+    FILE *null = fopen("/dev/null", "w");
+    cr_assert_eq(kgm_report_generate(dir, NULL, null, html, sizeof html), KGM_OK, "%s", kgm_error_message());
+    fclose(null);
+    char path[2 * KGM_PATH];
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    char *csv = eu_read(path, NULL), *h = eu_read(html, NULL);
+    cr_assert(csv && h);
+    cr_expect_not_null(strstr(csv, "\nbase,1 2 3,ctr,auc,test,0.72,0.02,3,0,,0,full\n"), "%s", csv);
+    cr_expect_not_null(strstr(csv, ",ctr,auc,test,") && strstr(csv, ",1,sampled-100\n"), "%s", csv);
+    cr_expect_not_null(strstr(h, "protocol: sampled-100"), "the alt row is tagged");
+    cr_expect_not_null(strstr(h, "protocol: full"), "the base row is tagged");
+    cr_expect_not_null(strstr(h, "Top-K protocol: <strong>differs between groups"));
+    free(csv), free(h);
+    /* one protocol for every group: stated once in the header, no row tags */
+    set_protocol("base", 3, 100);
+    cr_assert_eq(kgm_report_generate(dir, NULL, NULL, html, sizeof html), KGM_OK, "%s", kgm_error_message());
+    h = eu_read(html, NULL);
+    cr_expect_not_null(strstr(h, "Top-K protocol: <code>sampled-100</code> — each positive ranked against its 100"), "%s", h);
+    cr_expect_null(strstr(h, "protocol: sampled-100</span>"));
     free(h);
 }

@@ -23,7 +23,7 @@ has describe-arrow "↓ rmse" "$exe" plugins describe rating
 check not-found 1 "$exe" plugins describe no_such_plugin
 has not-found-msg "did you mean 'ctr'" "$exe" plugins describe ctrr
 check abi 1 "$exe" plugins describe "$bad/bad_abi.so"
-has abi-msg "this host implements ABI 1.1" "$exe" plugins describe "$bad/bad_abi.so"
+has abi-msg "this host implements ABI 1.2" "$exe" plugins describe "$bad/bad_abi.so"
 check bad-list 1 "$exe" plugins -P "$bad" list
 # a plugin crashing in kgm_task_entry during manifest validation: an error
 # naming the file, not a dead sweep (exit 139)

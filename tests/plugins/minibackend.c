@@ -285,6 +285,7 @@ static int64_t be_count(void *self, kgm_task_ctx *ctx, kgm_count_kind what) {
     case KGM_COUNT_DIM: return MB_D;
     case KGM_COUNT_HIDDEN:
         return input == KGM_INPUT_PAIR ? MB_H : (input == KGM_INPUT_USER || input == KGM_INPUT_ITEM) ? MB_D + MB_K : 0;
+    case KGM_COUNT_PAIR_RAW: return 0; /* the pair goes through a projection (enc/pair.w) */
     }
     return -1;
 }
@@ -397,7 +398,7 @@ static kgm_status be_represent(void *self, kgm_task_ctx *ctx, kgm_tape *tp, cons
 
 kgm_task_backend mb_backend(mb_world *w) {
     kgm_task_backend be = {w, be_count, be_split_rows, be_user_items, be_kg_true_tails, be_embed, be_embed_all,
-                           be_represent};
+                           be_represent, NULL};
     return be;
 }
 

@@ -74,7 +74,7 @@ Test(loader, wrong_abi_major) {
     cr_expect_eq(kgm_plugin_load_file(p, &pl), KGM_ERR_ABI);
     expect_msg(p);
     expect_msg("built for ABI 2.3");
-    expect_msg("this host implements ABI 1.1");
+    expect_msg("this host implements ABI 1.2");
 }
 
 /* A plugin built for a newer minor (its kgm_batch is larger than the host's,
@@ -85,10 +85,10 @@ Test(loader, newer_abi_minor_is_refused) {
     cr_expect_eq(kgm_plugin_load_file(p, &pl), KGM_ERR_ABI);
     cr_expect_null(pl);
     expect_msg(p);
-    expect_msg("plugin ABI too new: the plugin was built for ABI 1.2, this host implements ABI 1.1");
+    expect_msg("plugin ABI too new: the plugin was built for ABI 1.3, this host implements ABI 1.2");
 }
 
-/* A 1.0 plugin in this 1.1 host: its batch is filled exactly (guard intact). */
+/* A 1.0 plugin in this 1.2 host: its batch is filled exactly (guard intact). */
 Test(loader, abi_1_0_plugin_runs_in_this_host) {
     mb_result r;
     cr_assert_eq(mb_train(MB_BAD_DIR, "abi_guard", NULL, 0, 200, 64, 0.01f, 11, &r), KGM_OK, "%s",
@@ -315,10 +315,12 @@ Test(loader, host_table_is_complete) {
     const kgm_host_api *H = kgm_host_api_get();
     cr_expect_eq(H->abi_major, KGM_ABI_MAJOR);
     cr_expect_eq(H->struct_size, sizeof(kgm_host_api));
-    cr_expect_eq(H->abi_minor, 1);
-    cr_expect_eq(H->struct_size, KGM_HOST_API_SIZE_1_1);
-    /* every member from alloc to the last 1.1 one is a non-NULL pointer */
-    const char *lo = (const char *)&H->alloc, *hi = (const char *)&H->op_clamp;
+    cr_expect_eq(H->abi_minor, 2);
+    cr_expect_eq(H->struct_size, KGM_HOST_API_SIZE_1_2);
+    cr_expect_eq(H->metrics->struct_size, KGM_METRICS_API_SIZE_1_2);
+    cr_expect_not_null(H->metrics->rank_sampled);
+    /* every member from alloc to the last 1.2 one is a non-NULL pointer */
+    const char *lo = (const char *)&H->alloc, *hi = (const char *)&H->eval_negatives;
     for (const char *p = lo; p <= hi; p += sizeof(void *)) {
         void *v;
         memcpy(&v, p, sizeof v);

@@ -24,8 +24,22 @@
  * seeds 1-8; published settings at k = 3 lean positive on seeds 1-16 (+0.0047,
  * t 1.49) and were then confirmed on 40 fresh seeds 17-56 (+0.0085, sd
  * 0.0149, t 3.61): the test kg_task_helps_few_shot_cold_items asserts that
- * (seeds 1-56). The first test is the investigation harness (asserts the
- * claim only with MKR_ASSERT_CLAIM=1). Both are in the 'slow' suite. */
+ * (seeds 1-56). Those numbers are for the earlier model (MKR_EXACT=0: the
+ * default mixer, a 64-unit shared layer and a 16-unit tower, between the
+ * encoder and a ctr linear logit; KGE every 3rd STEP on 90% of the triples).
+ *
+ * MKR_EXACT=1 (the default since issue 12 defect 10) runs the authors' model
+ * and loop: mixer.kind none, ctr head mkr (<relu(W u + b), v'>), a KG pass
+ * over ALL triples (tasks[].split none) every 3rd EPOCH (schedule
+ * every_epoch). Few-shot cold items (k = 3), seed sets fixed beforehand:
+ * exploration seeds 1-16 +0.0024 (sd 0.0098, t 1.00); fresh confirmation
+ * seeds 17-56 +0.0034 (sd 0.0115, t 1.87); pooled 1-56 +0.0031 (sd 0.0110,
+ * t 2.13). Strict cold (k = 0), seeds 1-56: -0.0015 (sd 0.0077, t -1.43).
+ * So the exact model's gain is about a third of the earlier model's and not
+ * confirmed at t > 2 on the fresh seeds alone; exact_mkr_leans_positive_on_
+ * few_shot_cold_items asserts only what 1-56 show (mean > 0, t > 1.5).
+ * The first test is the investigation harness (asserts the claim only with
+ * MKR_ASSERT_CLAIM=1). All are in the 'slow' suite. */
 #include <criterion/criterion.h>
 #include <math.h>
 
@@ -78,10 +92,17 @@ static double run(const char *cache, const char *out, uint64_t seed, bool with_k
     c.encoder.dim = env_i("MKR_DIM", 8);
     c.encoder.kg = false;
     c.encoder.cross_compress = env_i("MKR_CC", 1);
+    bool exact = env_i("MKR_EXACT", 1) != 0; /* the authors' head and loop (header) */
     tu_add_task(&c, "ctr", "rec", NULL);
-    tu_opt(&c, 0, "hidden", "0");
+    if (exact) {
+        snprintf(c.mixer.kind, sizeof c.mixer.kind, "none");
+        tu_opt(&c, 0, "head", "mkr");
+        tu_opt(&c, 0, "user_layers", env_s("MKR_CC", "1"));
+    } else
+        tu_opt(&c, 0, "hidden", "0");
     if (with_kge) {
         tu_add_task(&c, "kge", "kge", NULL);
+        if (exact) snprintf(c.tasks[1].split, sizeof c.tasks[1].split, "none");
         c.tasks[1].every = env_i("MKR_EVERY", 3);
         c.tasks[1].lr_mult = env_f("MKR_KGE_LR_MULT", 0.5);
         c.tasks[1].weight = env_f("MKR_KGE_WEIGHT", 1.0);
@@ -91,7 +112,7 @@ static double run(const char *cache, const char *out, uint64_t seed, bool with_k
         tu_opt(&c, 1, "negatives", env_s("MKR_NEG", "1"));
     }
     snprintf(c.train.mode, sizeof c.train.mode, "alternating");
-    snprintf(c.train.schedule, sizeof c.train.schedule, "every");
+    snprintf(c.train.schedule, sizeof c.train.schedule, "%s", exact ? "every_epoch" : "every");
     c.train.lr = env_f("MKR_LR", 0.02);
     c.train.weight_decay = 1e-6;
     c.train.epochs = env_i("MKR_EPOCHS", 30);
@@ -147,14 +168,30 @@ Test(mkr_world, cold_item_gain_of_the_kg_task_is_measured, .init = setup, .timeo
  * the same model without the KG task, paired over seeds 1-56. The setting was
  * singled out on seeds 1-16 (+0.0047, t 1.49) and then confirmed on fresh
  * seeds 17-56 (+0.0085, sd 0.0149, t 3.61); strict cold items (no training
- * rows) show no gain (header). About 70 s with 1 thread. Other MKR_* knobs
- * must be unset. */
+ * rows) show no gain (header). The earlier model (MKR_EXACT=0, header).
+ * About 70 s with 1 thread. Other MKR_* knobs must be unset. */
 Test(mkr_world, kg_task_helps_few_shot_cold_items, .init = setup, .timeout = 1800) {
     setenv("MKR_COLD_TRAIN_MAX", "3", 1); /* this test's own process (Criterion forks per test) */
+    setenv("MKR_EXACT", "0", 1);
     double m, sd;
     const int n = 56;
     paired("mkrfew", 1, n, &m, &sd);
     double t = sd > 0 ? m / (sd / sqrt(n)) : 0.0;
     cr_expect_gt(m, 0.0, "MKR does not beat no-KG on few-shot cold items: mean paired difference %+.4f", m);
     cr_expect_gt(t, 2.0, "the few-shot cold-item gain is not significant: t %.2f (mean %+.4f, sd %.4f, n %d)", t, m, sd, n);
+}
+
+/* The authors' model and loop (MKR_EXACT=1, header) on the same few-shot
+ * cold items, seeds 1-56: the KG task's gain is positive but small (+0.0031,
+ * t 2.13 pooled; the fresh seeds 17-56 alone gave t 1.87), so only a positive
+ * lean is asserted. About 35 s with 1 thread. Other MKR_* knobs must be unset. */
+Test(mkr_world, exact_mkr_leans_positive_on_few_shot_cold_items, .init = setup, .timeout = 1800) {
+    setenv("MKR_COLD_TRAIN_MAX", "3", 1);
+    setenv("MKR_EXACT", "1", 1);
+    double m, sd;
+    const int n = 56;
+    paired("mkrexact", 1, n, &m, &sd);
+    double t = sd > 0 ? m / (sd / sqrt(n)) : 0.0;
+    cr_expect_gt(m, 0.0, "exact MKR: mean paired few-shot cold-item difference %+.4f", m);
+    cr_expect_gt(t, 1.5, "exact MKR: t %.2f (mean %+.4f, sd %.4f, n %d)", t, m, sd, n);
 }

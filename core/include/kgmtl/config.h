@@ -105,6 +105,7 @@ typedef struct kgm_task_spec {
     char consistency_with[64];    /* consistency regularisation against this task ("" = off) */
     double consistency_weight;
     char consistency_distance[16]; /* sq, abs, sym_kl, cosine, order */
+    char split[16];           /* "default" (the view's own train/valid/test split) or "none" (every row trains) */
     int32_t n_opts;
     kgm_opt_entry opts[KGM_MAX_TASK_OPTS];
 } kgm_task_spec;

@@ -76,8 +76,11 @@ void kgm_neg_sampler_destroy(kgm_neg_sampler *s);
 kgm_status kgm_neg_sampler_draw(const kgm_neg_sampler *s, kgm_rng *rng, int32_t user, int32_t k,
                                 int32_t *out, int32_t *out_n);
 
-/* Draw ds->valid_neg and ds->test_neg once: k per valid/test row, excluding
- * every positive of the user in any split, from rng stream "eval-negatives". */
+/* Draw ds->valid_neg and ds->test_neg once: k distinct items per valid/test
+ * row, excluding every positive of the user in any split, from rng stream
+ * "eval-negatives" of `seed` (so the same seed gives the same lists). A k
+ * larger than the number of non-positive items of some valid/test user is
+ * KGM_ERR_ARG naming that user and the largest k possible (no padding). */
 kgm_status kgm_data_eval_negatives(kgm_dataset *ds, int32_t k, kgm_neg_kind kind, uint64_t seed);
 
 #ifdef __cplusplus

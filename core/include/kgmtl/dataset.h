@@ -167,8 +167,9 @@ typedef struct kgm_split {
 } kgm_split;
 
 /* Evaluation negatives drawn once: `items` is (n, k) row-major, row j holding
- * k items the user of split row j never interacted with (positively) in any
- * split. -1 pads a row when the user has fewer than k non-positives. */
+ * k distinct items the user of split row j never interacted with (positively)
+ * in any split. Every entry is an item (a user with fewer than k non-positives
+ * makes kgm_data_eval_negatives fail instead of padding). */
 typedef struct kgm_eval_negatives {
     int64_t n;
     int32_t k;

@@ -191,6 +191,9 @@ typedef struct kgm_task_backend {
                             kgm_tensor **out /* (count(kind), d) */);
     kgm_status (*represent)(void *self, kgm_task_ctx *ctx, kgm_tape *tp, const kgm_batch *b,
                             kgm_tensor **h /* (b->n, H) */);
+    /* May be NULL (no evaluation negatives); see kgm_host_api.eval_negatives. */
+    kgm_status (*eval_negatives)(void *self, kgm_task_ctx *ctx, kgm_split_id split, int32_t *k,
+                                 const int32_t **items /* (n, k) */);
 } kgm_task_backend;
 
 /* Where host->log lines go. `task` is the task instance name. */

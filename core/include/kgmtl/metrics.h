@@ -173,6 +173,16 @@ kgm_status kgm_metric_topk_user(const float *scores, int32_t n_items, const uint
                                 const int32_t *relevant, int32_t n_relevant, int32_t k, uint32_t flags,
                                 kgm_topk_result *out);
 
+/* Top-K metrics of ONE positive ranked against its own sampled negatives (the
+ * sampled protocol, RecBole's "uni100"): the candidates are the positive and
+ * the n_neg negatives' scores. Ties are pessimistic: the positive ranks below
+ * every negative with an equal (or NaN) score, so a constant scorer gets the
+ * worst rank, never a lucky one: rank = 1 + #{j : !(neg[j] < pos)}. With one
+ * relevant candidate: hit = recall = (rank <= k); precision = hit / k;
+ * NDCG = 1 / log2(rank + 1) when rank <= k, else 0 (IDCG = 1); MRR = 1 / rank.
+ * n_neg = 0 is allowed (rank 1). k <= 0 or n_neg < 0 is KGM_ERR_ARG. */
+kgm_status kgm_metric_topk_sampled(float pos, const float *neg, int32_t n_neg, int32_t k, kgm_topk_result *out);
+
 /* Running sums of per-user top-K metrics for one (k, flags) setting. */
 typedef struct kgm_topk_acc {
     int32_t k;

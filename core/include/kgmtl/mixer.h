@@ -5,7 +5,9 @@
  * Ma et al. 2018), OMoE (one gate shared by all tasks), PLE/CGC (shared and
  * task-specific experts over one or more extraction levels, Tang et al. 2020),
  * or separate towers (no sharing beyond the encoder). Every variant ends with
- * an optional per-task tower layer (tower_hidden units, ReLU).
+ * an optional per-task tower layer (tower_hidden units, ReLU). Kind `none`
+ * has no parameters: every task's output is the input x (B, F) itself, so a
+ * head that needs the encoder's layout (MKR: <MLP(u), v>) can read it.
  * Shared parameters go to group 0; task-specific ones (task experts, gates,
  * towers) to group `task_group0 + k`. */
 #ifndef KGMTL_MIXER_H
@@ -24,7 +26,8 @@ typedef enum kgm_mixer_kind {
     KGM_MIXER_OMOE = 2,
     KGM_MIXER_PLE = 3,
     KGM_MIXER_SEPARATE = 4,
-    KGM_MIXER_CROSS_STITCH = 5 /* separate towers joined by cross-stitch units (Misra et al. 2016) */
+    KGM_MIXER_CROSS_STITCH = 5, /* separate towers joined by cross-stitch units (Misra et al. 2016) */
+    KGM_MIXER_NONE = 6          /* no mixer: every task reads the encoder output itself (MKR's heads) */
 } kgm_mixer_kind;
 
 #define KGM_MIXER_MAX_CONN 8
@@ -53,7 +56,8 @@ typedef struct kgm_mixer {
     kgm_connection conn[KGM_MIXER_MAX_CONN];
 } kgm_mixer;
 
-/* Parse a kind name ("shared_bottom", "mmoe", "omoe", "ple", "separate"). */
+/* Parse a kind name ("shared_bottom", "mmoe", "omoe", "ple", "separate",
+ * "cross_stitch", "none"). */
 kgm_status kgm_mixer_kind_parse(const char *s, kgm_mixer_kind *out);
 
 /* Declare the mixer's parameters for `n_tasks` tasks on inputs of width in_dim. */

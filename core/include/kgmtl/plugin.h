@@ -28,7 +28,10 @@
  * against 1.x loads into any host of 1.y, y >= x. Any breaking change bumps
  * KGM_ABI_MAJOR.
  *
- * 1.1 appended to kgm_host_api: op_mixture, op_abs, op_log, op_sqrt, op_clamp.
+ * 1.1 appended to kgm_host_api: op_mixture, op_abs, op_log, op_sqrt, op_clamp,
+ * opt_where; and the count KGM_COUNT_PAIR_RAW (a 1.0 host answers -1).
+ * 1.2 appended eval_negatives to kgm_host_api and rank_sampled to
+ * kgm_metrics_api (the sampled top-K protocol, dataset.eval_negatives).
  *
  * Life cycle, per task instance of a run:
  *   create(host, ctx, &self)        read options (host->opt_*), allocate state
@@ -52,13 +55,13 @@ extern "C" {
 
 #define KGM_ABI_MAJOR 1
 #ifndef KGM_ABI_SIMULATE_NEXT_MINOR
-#define KGM_ABI_MINOR 1
+#define KGM_ABI_MINOR 2
 #else
 /* TESTS ONLY (tests/plugins/test_abi_next.c): this header as the next minor
  * would look, with a field appended to kgm_batch and a member to the host
  * table, to check that hosts and plugins of different minors stay within the
  * structs they share. Never define it in a real build. */
-#define KGM_ABI_MINOR 2
+#define KGM_ABI_MINOR 3
 #endif
 
 /* Name of the one symbol a plugin exports. */
@@ -129,13 +132,13 @@ typedef struct kgm_batch {
     const int32_t *cls;     /* USER_ATTR class ids */
     const float *multi;     /* ITEM_LABELS (n, n_labels) 0/1 */
     kgm_tensor *h;          /* (n, H) representation (see kgm_input_kind), or NULL */
-    /* ---- ABI 1.0 ends here; 1.1 added nothing. Append new fields below. ---- */
+    /* ---- ABI 1.0 ends here; 1.1 and 1.2 added nothing. Append new fields below. ---- */
 #ifdef KGM_ABI_SIMULATE_NEXT_MINOR
     int64_t next_minor_field; /* tests only: the field a later minor appends */
 #endif
 } kgm_batch;
 
-/* sizeof(kgm_batch) as ABI 1.0 (and 1.1) define it. A batch crosses the ABI
+/* sizeof(kgm_batch) as ABI 1.0 (and 1.1, 1.2) define it. A batch crosses the ABI
  * both ways (the host fills the plugin's in split_rows; the plugin hands its
  * own to represent), so the host reads and writes only the prefix of the
  * plugin's minor: the plugin's struct may be smaller than the host's. */
@@ -180,7 +183,11 @@ typedef enum kgm_count_kind {
     KGM_COUNT_ROWS_VALID = 6,
     KGM_COUNT_ROWS_TEST = 7,
     KGM_COUNT_DIM = 8,       /* encoder embedding size d (host->embed outputs (n, d)) */
-    KGM_COUNT_HIDDEN = 9     /* columns of batch->h for this task */
+    KGM_COUNT_HIDDEN = 9,    /* columns of batch->h for this task */
+    /* ABI 1.1: 1 when batch->h is the encoder's (user, item) pair itself,
+     * [u, v, u*v] with d columns each (mixer.kind none), else 0; hosts of
+     * ABI 1.0 answer -1 */
+    KGM_COUNT_PAIR_RAW = 10
 } kgm_count_kind;
 
 typedef struct kgm_host_api {
@@ -312,7 +319,25 @@ typedef struct kgm_host_api {
     kgm_status (*op_log)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
     kgm_status (*op_sqrt)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
     kgm_status (*op_clamp)(kgm_tape *tp, kgm_tensor *x, float lo, float hi, kgm_tensor **out);
+    /* Where option `name` was written ("file:line:col" of its value in the
+     * manifest, or the caller's position), "default" when it was not given,
+     * NULL for an option the plugin's schema does not declare: lets a plugin
+     * reject an option that has no effect in its configuration, at the
+     * option's position. */
+    const char *(*opt_where)(kgm_task_ctx *ctx, const char *name);
     /* ---- ABI 1.1 ends here ---- */
+
+    /* ---- ABI 1.2: check host->struct_size >= KGM_HOST_API_SIZE_1_2 first ---- */
+    /* The stored evaluation negatives of a split (dataset.eval_negatives = K):
+     * *items is (n, *k) row-major, row r belonging to row r of
+     * split_rows(split) (the cold-start subset while it is evaluated); each row
+     * holds K distinct items that are not positives of that row's user in any
+     * split, drawn once from the dataset seed, so every epoch and every model
+     * ranks the same candidates. *k = 0 and *items = NULL: the run ranks all
+     * items (full ranking). Valid and test splits only. A task of the implicit
+     * view that does not call this while K > 0 fails the run (no silent no-op). */
+    kgm_status (*eval_negatives)(kgm_task_ctx *ctx, kgm_split_id split, int32_t *k, const int32_t **items);
+    /* ---- ABI 1.2 ends here ---- */
 #ifdef KGM_ABI_SIMULATE_NEXT_MINOR
     void (*next_minor_member)(void); /* tests only */
 #endif
@@ -320,9 +345,10 @@ typedef struct kgm_host_api {
 
 /* host->struct_size of each minor: a plugin may use a member only when the
  * host's table covers it, e.g. `host->struct_size >= KGM_HOST_API_SIZE_1_1`
- * before host->op_mixture .. op_clamp. */
+ * before host->op_mixture .. opt_where. */
 #define KGM_HOST_API_SIZE_1_0 (offsetof(kgm_host_api, gradcheck) + sizeof(void (*)(void)))
-#define KGM_HOST_API_SIZE_1_1 (offsetof(kgm_host_api, op_clamp) + sizeof(void (*)(void)))
+#define KGM_HOST_API_SIZE_1_1 (offsetof(kgm_host_api, opt_where) + sizeof(void (*)(void)))
+#define KGM_HOST_API_SIZE_1_2 (offsetof(kgm_host_api, eval_negatives) + sizeof(void (*)(void)))
 
 /* Metric helpers the host lends to plugins (append-only as well). Results are
  * written to the last argument; see kgmtl/metrics.h for the exact definitions. */
@@ -352,7 +378,16 @@ typedef struct kgm_metrics_api {
      * `target` among n scores, ignoring the `filter` ids (other true answers) */
     kgm_status (*filtered_rank)(const float *scores, int32_t n, int32_t target, const int32_t *filter,
                                 int32_t n_filter, double *rank);
+    /* ---- ABI 1.2: check metrics->struct_size >= KGM_METRICS_API_SIZE_1_2 first ---- */
+    /* one positive's score against its n_neg sampled negatives' scores; out as
+     * rank_user. Ties are pessimistic (the positive ranks below equal-scored
+     * negatives). */
+    kgm_status (*rank_sampled)(float pos, const float *neg, int32_t n_neg, int32_t k, double out[5]);
 } kgm_metrics_api;
+
+/* metrics->struct_size of each minor that grew the metrics table. */
+#define KGM_METRICS_API_SIZE_1_0 (offsetof(kgm_metrics_api, filtered_rank) + sizeof(void (*)(void)))
+#define KGM_METRICS_API_SIZE_1_2 (offsetof(kgm_metrics_api, rank_sampled) + sizeof(void (*)(void)))
 
 /* ---- the descriptor a plugin returns -------------------------------------- */
 
