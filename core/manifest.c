@@ -1705,6 +1705,7 @@ typedef struct {
 typedef struct {
     const kgm_manifest *m;
     int32_t pt;
+    const kgm_run_config *c; /* the point's configuration */
     ctx_seen *e;
     int32_t n, cap;
     bool oom;
@@ -1745,6 +1746,11 @@ static void context_visit(void *u, const char *key, const char *task_where, bool
     else if (!e->unused) {
         e->unused = true;
         context_where(g->m, g->pt, key, task_where, e->where, sizeof e->where);
+        /* a task field written in its task entry: the field's own position */
+        const char *dot = !strncmp(key, "tasks.", 6) ? strrchr(key, '.') : NULL;
+        for (int32_t i = 0; dot && i < g->c->n_tasks; i++)
+            if ((size_t)(dot - key - 6) == strlen(g->c->tasks[i].name) && !strncmp(key + 6, g->c->tasks[i].name, (size_t)(dot - key - 6)))
+                task_key_where(g->m, g->pt, g->c, i, dot + 1, e->where, sizeof e->where);
         snprintf(e->msg, sizeof e->msg, "%s", msg);
     }
 }
@@ -1986,6 +1992,7 @@ kgm_status kgm_manifest_load(const char *path, const kgm_manifest_opts *opts, kg
                 if (materialize_point(m, pt, c, NULL) != KGM_OK) continue; /* value errors already reported */
                 cross_check(m, pt, c, dl);
                 agg.pt = pt;
+                agg.c = c;
                 kgm__manifest_context_visit(c, def, context_visit, &agg);
                 if (opts && opts->check_task)
                     for (int32_t t = 0; t < c->n_tasks; t++)

@@ -812,3 +812,54 @@ Test(manifest, eval_negatives_on_mmoe_data_is_refused_at_its_line) {
     cr_assert_eq(dl.n, 1);
     kgm_diag_list_destroy(&dl);
 }
+
+/* Context rules: a key that takes effect in no run of the sweep is refused at
+ * its position; an ablation that switches its component off in some runs
+ * keeps it; a key inherited from a base file is not refused. */
+Test(manifest, context_rules_over_the_sweep) {
+    eu_write(dir, "c1.yaml",
+             "encoder:\n"                                 /* 1 */
+             "  social: false\n"                          /* 2 */
+             "  social_hops: 1\n"                         /* 3 */
+             "tasks:\n"                                   /* 4 */
+             "  - plugin: ctr\n"                          /* 5 */
+             "optimisation: {gradnorm_alpha: 0.5}\n");    /* 6 */
+    kgm_diag_list dl = load_bad("c1.yaml", NULL);
+    cr_assert_eq(dl.n, 2);
+    expect_diag(&dl, 0, "c1.yaml", 3, 16, "encoder.social_hops: has no effect in this context");
+    expect_diag(&dl, 1, "c1.yaml", 6, 32, "optimisation.gradnorm_alpha: has no effect in this context");
+    kgm_diag_list_destroy(&dl);
+    /* the same key kept for the runs of an ablation that have the component on */
+    eu_write(dir, "c2.yaml",
+             "encoder: {social: true, social_hops: 1}\n"
+             "tasks:\n  - plugin: ctr\n"
+             "ablate: {encoder.social: [true, false]}\n");
+    kgm_manifest *m = load_ok("c2.yaml");
+    kgm_manifest_free(m);
+    /* but refused when no run of the sweep has it on */
+    eu_write(dir, "c3.yaml",
+             "encoder: {social: false, social_hops: 1}\n"
+             "tasks:\n  - plugin: ctr\n"
+             "ablate: {encoder.dim: [8, 16]}\n");
+    dl = load_bad("c3.yaml", NULL);
+    cr_assert_eq(dl.n, 1);
+    expect_diag(&dl, 0, "c3.yaml", 1, 39, "encoder.social_hops: has no effect in this context");
+    cr_expect(strstr(dl.items[0].msg, "in any run of the sweep") != NULL, "%s", dl.items[0].msg);
+    kgm_diag_list_destroy(&dl);
+    /* inherited from a base: not refused (a base serves several children) */
+    eu_write(dir, "c4base.yaml", "encoder: {social_hops: 1}\ntasks:\n  - plugin: ctr\n");
+    eu_write(dir, "c4.yaml", "base: c4base.yaml\nencoder: {social: false}\n");
+    m = load_ok("c4.yaml");
+    kgm_manifest_free(m);
+    /* a task field: every without the every schedule */
+    eu_write(dir, "c5.yaml",
+             "tasks:\n"                                   /* 1 */
+             "  - plugin: ctr\n"                          /* 2 */
+             "  - plugin: kge\n"                          /* 3 */
+             "    every: 3\n"                             /* 4 */
+             "optimisation: {mode: alternating}\n");      /* 5 */
+    dl = load_bad("c5.yaml", NULL);
+    cr_assert_eq(dl.n, 1);
+    expect_diag(&dl, 0, "c5.yaml", 4, 12, "tasks[].every of task 'kge': has no effect in this context");
+    kgm_diag_list_destroy(&dl);
+}

@@ -93,6 +93,7 @@ static const context contexts[] = {
             "evaluation: {fusion: weighted, fusion_tasks: \"ctr,esmm\", fusion_weights: \"1,3\"}\n" RUN2},
     {"eq", WORLD "encoder: {dim: 8}\ntasks:\n  - {plugin: ctr}\n  - {plugin: kge}\n"
            "optimisation: {epochs: 2, batch_size: 64, weighting: equal}\nseeds: [1]\noutput: out\n"},
+    {"mn", WORLD "encoder: {dim: 8}\nmixer: {kind: none}\ntasks:\n  - {plugin: ctr}\n" RUN2},
     {"gn", WORLD "encoder: {dim: 8}\ntasks:\n  - {plugin: ctr}\n  - {plugin: kge}\n"
            "optimisation: {epochs: 3, batch_size: 64, weighting: gradnorm}\nseeds: [1]\noutput: out\n"},
     {"dwa", WORLD "encoder: {dim: 8}\ntasks:\n  - {plugin: ctr}\n  - {plugin: kge}\n"
@@ -232,6 +233,8 @@ static const walk_entry walk[] = {
     SN("tasks[].consistency_distance", "two",
        "tasks:\n  - {plugin: ctr}\n  - {plugin: ctr, name: cvr, consistency_with: ctr, consistency_distance: sq}",
        "tasks:\n  - {plugin: ctr}\n  - {plugin: ctr, name: cvr, consistency_with: ctr, consistency_distance: abs}"),
+    SN("tasks[].split", "kg", "tasks:\n  - {plugin: ctr}\n  - {plugin: kge}",
+       "tasks:\n  - {plugin: ctr}\n  - {plugin: kge, split: none}"),
     TX("tasks[].options", "w", "tasks.ctr.options.hidden", "32", "4"),
 
     /* optimisation */
@@ -272,6 +275,9 @@ static const walk_entry walk[] = {
     /* plugin options: every option of every built-in plugin */
     PO("ctr", "hidden", "w", "ctr", "32", "4"),
     PO("ctr", "dropout", "w", "ctr", "0", "0.5"),
+    PO("ctr", "head", "mn", "ctr", "tower", "mkr"),
+    {"plugin:ctr.user_layers", "mn", NULL, "tasks: [{plugin: ctr, options: {head: mkr}}]",
+     "tasks: [{plugin: ctr, options: {head: mkr, user_layers: 2}}]", FX_RUN, NULL, NULL},
     PO("ctr", "threshold", "w", "ctr", "0.5", "0.2"),
     PO("esmm", "hidden", "esmm", "esmm", "32", "4"),
     PO("esmm", "dropout", "esmm", "esmm", "0", "0.5"),
