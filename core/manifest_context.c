@@ -100,7 +100,7 @@ static const ctx_rule rules[] = {
 /* Task fields: rules on one task entry. */
 static bool task_every_applies(const kgm_run_config *c, const kgm_task_spec *t) {
     (void)t;
-    return alternating(c) && IS(c->train.schedule, "every");
+    return alternating(c) && (IS(c->train.schedule, "every") || IS(c->train.schedule, "every_epoch"));
 }
 static bool task_consistency_applies(const kgm_run_config *c, const kgm_task_spec *t) {
     (void)c;
@@ -114,7 +114,7 @@ typedef struct {
 } task_rule;
 
 static const task_rule task_rules[] = {
-    {"tasks[].every", task_every_applies, "with optimisation.mode: alternating and optimisation.schedule: every"},
+    {"tasks[].every", task_every_applies, "with optimisation.mode: alternating and optimisation.schedule every or every_epoch"},
     {"tasks[].consistency_weight", task_consistency_applies, "with consistency_with set on the same task"},
     {"tasks[].consistency_distance", task_consistency_applies, "with consistency_with set on the same task"},
 };
