@@ -183,7 +183,8 @@ static const kgm_key_spec schema[] = {
     {"name", KGM_KEY_SPECIAL, NOOFF, "the file stem", NR, NULL, "experiment title shown in the plan and the report"},
     {"description", KGM_KEY_SPECIAL, NOOFF, "\"\"", NR, NULL, "free text shown under the report title"},
     {"base", KGM_KEY_SPECIAL, NOOFF, "none", NR, NULL,
-     "manifest to inherit from (path relative to this file); keys here override it"},
+     "manifest file to inherit from (not a directory; path relative to this file, or to the current directory when this "
+     "manifest is an unnamed pipe); keys here override it"},
     {"seed", KGM_KEY_U64, OFF(seed), "1", GE(0), NULL, "seed of a single-seed experiment"},
     {"seeds", KGM_KEY_SPECIAL, NOOFF, "[seed]", NR, NULL, "list of seeds (or a count N meaning 1..N); every grid point runs once per seed"},
     {"output", KGM_KEY_SPECIAL, NOOFF, "results/<manifest stem>", NR, NULL,

@@ -4,11 +4,13 @@
 #include "manifest_yaml.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libfyaml.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ======================================================================
  * tree
@@ -343,25 +345,31 @@ static void pos_of(const char *file, const char *text, size_t off, char *w, size
     snprintf(w, n, "%s:%ld:%ld", file, line, col);
 }
 
-/* The whole of `f` (at most KGM_YAML_MAX_BYTES), or NULL with a diagnostic
+/* The whole of `fd` (at most KGM_YAML_MAX_BYTES), or NULL with a diagnostic
  * at `at` ("base: " before it when a base file is read). */
-static char *slurp(FILE *f, const char *path, const char *at, const char *pre, size_t *len, kgm_diag_list *dl) {
+static char *slurp(int fd, const char *path, const char *at, const char *pre, size_t *len, kgm_diag_list *dl) {
     size_t cap = 1 << 14, n = 0;
     char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap || n > KGM_YAML_MAX_BYTES) break; /* end of file, error, or too long */
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
+    int err = 0;
+    while (buf && n <= KGM_YAML_MAX_BYTES) {
+        if (n == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
         }
-        buf = nb;
-        cap *= 2;
+        ssize_t k = read(fd, buf + n, cap - n);
+        if (k < 0 && errno == EINTR) continue; /* a signal (a timer, a child) is no read error */
+        if (k < 0) err = errno;
+        if (k <= 0) break;
+        n += (size_t)k;
     }
     if (!buf) kgm_diag_add(dl, at, "out of memory while reading the manifest");
-    else if (ferror(f)) kgm_diag_add(dl, at, "%scannot read '%s': %s", pre, path, strerror(errno));
+    else if (err) kgm_diag_add(dl, at, "%scannot read '%s': %s", pre, path, strerror(err));
     else if (n > KGM_YAML_MAX_BYTES) {
         char w[KGM_PATH + 32];
         pos_of(path, buf, KGM_YAML_MAX_BYTES, w, sizeof w);
@@ -378,23 +386,27 @@ static char *slurp(FILE *f, const char *path, const char *at, const char *pre, s
  * second open of a FIFO would block, of `<(...)` would find it drained). */
 static char *read_once(const char *path, const char *where, size_t *len, kgm_yaml_source *src, kgm_diag_list *dl) {
     const char *at = where ? where : path;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int fd;
+    do fd = open(path, O_RDONLY | O_CLOEXEC); /* a FIFO's open waits for its writer: a signal may interrupt it */
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
         if (where) kgm_diag_add(dl, at, "base: cannot open '%s': %s", path, strerror(errno));
         else kgm_diag_add(dl, at, "cannot open the manifest: %s", strerror(errno));
         return NULL;
     }
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || S_ISDIR(sb.st_mode)) {
-        kgm_diag_add(dl, at, "%sexpected a manifest file, found %s '%s'", where ? "base: " : "",
-                     S_ISDIR(sb.st_mode) ? "the directory" : "something unreadable", path);
-        fclose(f);
+    bool ok = fstat(fd, &sb) == 0;
+    if (!ok) kgm_diag_add(dl, at, "%scannot read '%s': %s", where ? "base: " : "", path, strerror(errno));
+    else if (S_ISDIR(sb.st_mode))
+        kgm_diag_add(dl, at, "%sexpected a manifest file, found the directory '%s'", where ? "base: " : "", path);
+    if (!ok || S_ISDIR(sb.st_mode)) {
+        close(fd);
         return NULL;
     }
     char real[PATH_MAX];
     src->has_dir = S_ISREG(sb.st_mode) || realpath(path, real) != NULL; /* an unnamed pipe has no directory */
-    char *buf = slurp(f, path, at, where ? "base: " : "", len, dl);
-    fclose(f);
+    char *buf = slurp(fd, path, at, where ? "base: " : "", len, dl);
+    close(fd);
     return buf;
 }
 

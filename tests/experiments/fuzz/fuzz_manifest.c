@@ -15,9 +15,12 @@
  * the regular file; both must give the same status and the same diagnostics
  * (a FIFO read twice blocks or finds it drained). The replay runs the FIFO
  * load for one input in fuzz_fifo_every. */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,18 +106,22 @@ typedef struct {
     const char *path;
     const uint8_t *data;
     size_t size;
+    atomic_bool done;
 } fifo_feed;
 
 static void *feed_fifo(void *arg) {
-    const fifo_feed *f = arg;
-    int fd = open(f->path, O_WRONLY);
-    if (fd < 0) return NULL;
-    for (size_t o = 0; o < f->size;) {
+    fifo_feed *f = arg;
+    int fd;
+    do fd = open(f->path, O_WRONLY); /* libFuzzer's timer signal may interrupt it */
+    while (fd < 0 && errno == EINTR);
+    for (size_t o = 0; fd >= 0 && o < f->size;) {
         ssize_t k = write(fd, f->data + o, f->size - o);
+        if (k < 0 && errno == EINTR) continue;
         if (k <= 0) break;
         o += (size_t)k;
     }
-    close(fd);
+    if (fd >= 0) close(fd);
+    atomic_store(&f->done, true);
     return NULL;
 }
 
@@ -136,11 +143,16 @@ static kgm_status load(const char *path, kgm_diag_list *dl) {
 static kgm_status load_fifo(const char *path, const uint8_t *d, size_t n, kgm_diag_list *dl) {
     unlink(path);
     if (mkfifo(path, 0600) != 0) abort();
-    fifo_feed feed = {path, d, n};
+    fifo_feed feed = {path, d, n, false};
     pthread_t th;
     if (pthread_create(&th, NULL, feed_fifo, &feed) != 0) abort();
     kgm_status st = load(path, dl);
-    int fd = open(path, O_RDONLY | O_NONBLOCK); /* releases a writer still waiting for a reader */
+    /* a loader that gave up before reading to the end (or before opening)
+     * leaves the writer blocked: be its reader until it is done */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    char sink[4096];
+    while (fd >= 0 && !atomic_load(&feed.done))
+        if (read(fd, sink, sizeof sink) <= 0) usleep(100);
     if (fd >= 0) close(fd);
     pthread_join(th, NULL);
     unlink(path);
