@@ -6,9 +6,9 @@
 
 #include "kgmtl/host.h"
 #include "kgmtl/weighting.h"
+#include "manifest_yaml.h"
 
 #include <errno.h>
-#include <libfyaml.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -167,372 +167,6 @@ static const char *sug_text(const suggester *s, char *buf, size_t n) {
 }
 
 /* ======================================================================
- * YAML tree with positions
- * ====================================================================== */
-
-typedef enum { YN_NULL, YN_SCALAR, YN_SEQ, YN_MAP } yn_kind;
-
-typedef struct ynode {
-    yn_kind kind;
-    bool quoted;
-    char *text;          /* scalar text ("" for null) */
-    const char *file;
-    int line, col;       /* 1-based */
-    int32_t n, cap;
-    struct ynode **v;    /* sequence items / mapping values */
-    struct ynode **k;    /* mapping keys (scalars) */
-    struct ynode *next;  /* allocation list */
-} ynode;
-
-/* Owns every node and file name of a manifest. */
-typedef struct ypool {
-    ynode *nodes;
-    char **files;
-    int32_t n_files;
-} ypool;
-
-static ynode *yn_new(ypool *p, yn_kind kind, const char *file, int line, int col) {
-    ynode *n = calloc(1, sizeof *n);
-    if (!n) return NULL;
-    n->kind = kind;
-    n->file = file;
-    n->line = line;
-    n->col = col;
-    n->next = p->nodes;
-    p->nodes = n;
-    return n;
-}
-
-static bool yn_push(ynode *c, ynode *key, ynode *val) {
-    if (c->n == c->cap) {
-        int32_t cap = c->cap ? c->cap * 2 : 8;
-        ynode **v = realloc(c->v, (size_t)cap * sizeof *v);
-        if (!v) return false;
-        c->v = v;
-        if (c->kind == YN_MAP) {
-            ynode **k = realloc(c->k, (size_t)cap * sizeof *k);
-            if (!k) return false;
-            c->k = k;
-        }
-        c->cap = cap;
-    }
-    if (c->kind == YN_MAP) c->k[c->n] = key;
-    c->v[c->n++] = val;
-    return true;
-}
-
-static void ypool_free(ypool *p) {
-    for (ynode *n = p->nodes, *nx; n; n = nx) {
-        nx = n->next;
-        free(n->text);
-        free(n->v);
-        free(n->k);
-        free(n);
-    }
-    for (int32_t i = 0; i < p->n_files; i++) free(p->files[i]);
-    free(p->files);
-    memset(p, 0, sizeof *p);
-}
-
-static const char *ypool_file(ypool *p, const char *path) {
-    for (int32_t i = 0; i < p->n_files; i++)
-        if (!strcmp(p->files[i], path)) return p->files[i];
-    char **f = realloc(p->files, (size_t)(p->n_files + 1) * sizeof *f);
-    if (!f) return NULL;
-    p->files = f;
-    f[p->n_files] = strdup(path);
-    return f[p->n_files] ? f[p->n_files++] : NULL;
-}
-
-static void where_of(const ynode *n, char *buf, size_t len) {
-    if (n) snprintf(buf, len, "%s:%d:%d", n->file, n->line, n->col);
-    else snprintf(buf, len, "?");
-}
-
-#define WHERE(node, buf) where_of((node), (buf), sizeof(buf))
-
-static const char *kind_name(const ynode *n) {
-    switch (n->kind) {
-    case YN_NULL: return "null";
-    case YN_SCALAR: return n->quoted ? "a string" : "a scalar";
-    case YN_SEQ: return "a list";
-    case YN_MAP: return "a mapping";
-    }
-    return "?";
-}
-
-/* The value of `key` in mapping `m` (and its key node), or NULL. */
-static ynode *yn_get(const ynode *m, const char *key, ynode **key_node) {
-    if (!m || m->kind != YN_MAP) return NULL;
-    for (int32_t i = 0; i < m->n; i++)
-        if (!strcmp(m->k[i]->text, key)) {
-            if (key_node) *key_node = m->k[i];
-            return m->v[i];
-        }
-    return NULL;
-}
-
-/* ---- event-driven builder ---- */
-
-typedef struct {
-    ynode *node;
-    ynode *pending_key; /* mappings: the key waiting for its value */
-} yframe;
-
-typedef struct {
-    char *name;
-    ynode *node;
-} yanchor;
-
-typedef struct {
-    ypool *pool;
-    const char *file;
-    kgm_diag_list *dl;
-    yframe stack[128];
-    int depth;
-    ynode *root;
-    yanchor *anchors;
-    int32_t n_anchors;
-    bool failed;
-} ybuild;
-
-static void yb_anchor(ybuild *b, struct fy_token *anchor, ynode *n) {
-    if (!anchor) return;
-    size_t len = 0;
-    const char *t = fy_token_get_text(anchor, &len);
-    if (!t) return;
-    yanchor *a = realloc(b->anchors, (size_t)(b->n_anchors + 1) * sizeof *a);
-    if (!a) return;
-    b->anchors = a;
-    a[b->n_anchors].name = strndup(t, len);
-    a[b->n_anchors].node = n;
-    if (a[b->n_anchors].name) b->n_anchors++;
-}
-
-static void yb_attach(ybuild *b, ynode *n) {
-    if (b->depth == 0) {
-        if (!b->root) b->root = n;
-        return;
-    }
-    yframe *f = &b->stack[b->depth - 1];
-    if (f->node->kind == YN_SEQ) {
-        if (!yn_push(f->node, NULL, n)) b->failed = true;
-        return;
-    }
-    if (!f->pending_key) {
-        char w[KGM_PATH + 32];
-        WHERE(n, w);
-        if (n->kind != YN_SCALAR && n->kind != YN_NULL) {
-            kgm_diag_add(b->dl, w, "mapping keys must be plain words, found %s", kind_name(n));
-            b->failed = true;
-        }
-        f->pending_key = n;
-        return;
-    }
-    ynode *key = f->pending_key;
-    f->pending_key = NULL;
-    if (key->kind != YN_SCALAR && key->kind != YN_NULL) return;
-    ynode *kn = NULL;
-    if (yn_get(f->node, key->text, &kn)) {
-        char w[KGM_PATH + 32];
-        WHERE(key, w);
-        kgm_diag_add(b->dl, w, "duplicate key '%s' (first given at line %d)", key->text, kn->line);
-        return;
-    }
-    if (!yn_push(f->node, key, n)) b->failed = true;
-}
-
-/* Scalar node from an event (null detection on plain scalars). */
-static ynode *yb_scalar(ybuild *b, struct fy_event *e, const struct fy_mark *m) {
-    size_t len = 0;
-    const char *t = e->scalar.value ? fy_token_get_text(e->scalar.value, &len) : "";
-    if (!t) t = "";
-    bool quoted = e->scalar.value && fy_token_scalar_style(e->scalar.value) != FYSS_PLAIN;
-    bool null = !quoted && (len == 0 || (len == 1 && t[0] == '~') ||
-                            (len == 4 && (!strncmp(t, "null", 4) || !strncmp(t, "Null", 4) ||
-                                          !strncmp(t, "NULL", 4))));
-    int col = m ? m->column + 1 : 0;
-    enum fy_scalar_style style = e->scalar.value ? fy_token_scalar_style(e->scalar.value) : FYSS_PLAIN;
-    if ((style == FYSS_SINGLE_QUOTED || style == FYSS_DOUBLE_QUOTED) && col > 1) col--; /* point at the quote */
-    ynode *n = yn_new(b->pool, null ? YN_NULL : YN_SCALAR, b->file, m ? m->line + 1 : 0, col);
-    if (!n) return NULL;
-    n->quoted = quoted;
-    n->text = strndup(t, len);
-    if (!n->text) return NULL;
-    return n;
-}
-
-/* Length of the UTF-8 sequence at p (at most n bytes), 0 when it is not
- * well-formed (bad lead or continuation byte, truncated, overlong, surrogate,
- * above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *p, size_t n) {
-    unsigned c = p[0];
-    size_t len;
-    unsigned min, cp;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, min = 0x80, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, min = 0x800, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, min = 0x10000, cp = c & 0x07;
-    else return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return len;
-}
-
-/* A manifest is UTF-8 text without NUL bytes (YAML is Unicode; libfyaml
- * 0.7.12 also loops forever on some malformed bytes in a directive line).
- * Reports the first offending byte as file:line:column. */
-static bool check_text(FILE *f, const char *file, kgm_diag_list *dl) {
-    unsigned char buf[1 << 14];
-    unsigned char carry[4];
-    size_t nc = 0;
-    long line = 1, col = 1;
-    for (;;) {
-        size_t got = fread(buf + 0, 1, sizeof buf - 4, f);
-        if (got == 0 && nc == 0) return true;
-        /* prepend the bytes of a sequence cut at the previous block's end */
-        unsigned char tmp[sizeof buf];
-        memcpy(tmp, carry, nc);
-        memcpy(tmp + nc, buf, got);
-        size_t n = nc + got, i = 0;
-        nc = 0;
-        while (i < n) {
-            size_t len = tmp[i] ? utf8_seq(tmp + i, n - i) : 0;
-            if (len == 0 && tmp[i] && got > 0 && n - i < 4 && tmp[i] >= 0xc2) { /* maybe cut: read on */
-                nc = n - i;
-                memcpy(carry, tmp + i, nc);
-                break;
-            }
-            if (len == 0) {
-                char w[KGM_PATH + 32];
-                snprintf(w, sizeof w, "%s:%ld:%ld", file, line, col);
-                kgm_diag_add(dl, w, "expected UTF-8 text, found %s byte 0x%02x", tmp[i] ? "the invalid" : "a NUL",
-                             tmp[i]);
-                return false;
-            }
-            if (tmp[i] == '\n') line++, col = 1;
-            else col++;
-            i += len;
-        }
-        if (got == 0) return true;
-    }
-}
-
-/* Parse `path` into a tree. Syntax errors are added to dl; returns NULL then. */
-static ynode *yaml_parse_file(ypool *pool, const char *path, kgm_diag_list *dl) {
-    const char *file = ypool_file(pool, path);
-    if (!file) return NULL;
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
-        kgm_diag_add(dl, path, "cannot open the manifest: %s", strerror(errno));
-        return NULL;
-    }
-    bool text_ok = check_text(probe, file, dl);
-    fclose(probe);
-    if (!text_ok) return NULL;
-
-    struct fy_diag_cfg dcfg;
-    fy_diag_cfg_default(&dcfg);
-    dcfg.fp = NULL;
-    dcfg.colorize = false;
-    struct fy_diag *diag = fy_diag_create(&dcfg);
-    if (!diag) return NULL;
-    fy_diag_set_collect_errors(diag, true);
-    struct fy_parse_cfg pcfg = {.search_path = NULL, .flags = FYPCF_QUIET, .userdata = NULL, .diag = diag};
-    struct fy_parser *fyp = fy_parser_create(&pcfg);
-    if (!fyp || fy_parser_set_input_file(fyp, path) != 0) {
-        kgm_diag_add(dl, path, "cannot read the manifest");
-        if (fyp) fy_parser_destroy(fyp);
-        fy_diag_destroy(diag);
-        return NULL;
-    }
-    ybuild b = {.pool = pool, .file = file, .dl = dl};
-    int docs = 0;
-    struct fy_event *e;
-    while ((e = fy_parser_parse(fyp)) != NULL) {
-        const struct fy_mark *m = fy_event_start_mark(e);
-        int line = m ? m->line + 1 : 0, col = m ? m->column + 1 : 0;
-        ynode *n = NULL;
-        switch (e->type) {
-        case FYET_DOCUMENT_START:
-            if (++docs == 2) {
-                char w[KGM_PATH + 32];
-                snprintf(w, sizeof w, "%s:%d:%d", file, line, col);
-                kgm_diag_add(dl, w, "a manifest holds one YAML document; the rest is ignored");
-            }
-            break;
-        case FYET_SCALAR:
-            if (docs > 1) break;
-            n = yb_scalar(&b, e, m);
-            if (!n) b.failed = true;
-            else {
-                yb_anchor(&b, e->scalar.anchor, n);
-                yb_attach(&b, n);
-            }
-            break;
-        case FYET_ALIAS: {
-            if (docs > 1) break;
-            size_t len = 0;
-            const char *t = fy_token_get_text(e->alias.anchor, &len);
-            ynode *target = NULL;
-            for (int32_t i = b.n_anchors - 1; i >= 0 && t; i--)
-                if (strlen(b.anchors[i].name) == len && !strncmp(b.anchors[i].name, t, len)) {
-                    target = b.anchors[i].node;
-                    break;
-                }
-            if (target) yb_attach(&b, target);
-            break;
-        }
-        case FYET_SEQUENCE_START:
-        case FYET_MAPPING_START:
-            if (docs > 1) break;
-            n = yn_new(pool, e->type == FYET_MAPPING_START ? YN_MAP : YN_SEQ, file, line, col);
-            if (!n || b.depth >= (int)(sizeof b.stack / sizeof *b.stack)) {
-                b.failed = true;
-                break;
-            }
-            yb_anchor(&b, e->type == FYET_MAPPING_START ? e->mapping_start.anchor : e->sequence_start.anchor, n);
-            b.stack[b.depth++] = (yframe){n, NULL};
-            break;
-        case FYET_SEQUENCE_END:
-        case FYET_MAPPING_END:
-            if (docs > 1 || b.depth == 0) break;
-            n = b.stack[--b.depth].node;
-            yb_attach(&b, n);
-            break;
-        default: break;
-        }
-        fy_parser_event_free(fyp, e);
-    }
-    bool syntax = fy_parser_get_stream_error(fyp);
-    if (syntax) {
-        int nerr = 0;
-        void *it = NULL;
-        struct fy_diag_error *er;
-        while ((er = fy_diag_errors_iterate(diag, &it)) != NULL) {
-            if (er->type < FYET_ERROR) continue;
-            char w[KGM_PATH + 32];
-            snprintf(w, sizeof w, "%s:%d:%d", file, er->line, er->column);
-            kgm_diag_add(dl, w, "YAML syntax error: %s", er->msg ? er->msg : "malformed input");
-            nerr++;
-        }
-        if (!nerr) kgm_diag_add(dl, file, "YAML syntax error");
-    }
-    fy_parser_destroy(fyp);
-    fy_diag_destroy(diag);
-    for (int32_t i = 0; i < b.n_anchors; i++) free(b.anchors[i].name);
-    free(b.anchors);
-    if (b.failed && !syntax) kgm_diag_add(dl, file, "out of memory while reading the manifest");
-    if (syntax || b.failed) return NULL;
-    if (!b.root) b.root = yn_new(pool, YN_MAP, file, 1, 1); /* empty file = empty mapping */
-    return b.root;
-}
-
-/* ======================================================================
  * schema
  * ====================================================================== */
 
@@ -550,7 +184,8 @@ static const kgm_key_spec schema[] = {
     {"name", KGM_KEY_SPECIAL, NOOFF, "the file stem", NR, NULL, "experiment title shown in the plan and the report"},
     {"description", KGM_KEY_SPECIAL, NOOFF, "\"\"", NR, NULL, "free text shown under the report title"},
     {"base", KGM_KEY_SPECIAL, NOOFF, "none", NR, NULL,
-     "manifest to inherit from (path relative to this file); keys here override it"},
+     "manifest file to inherit from (not a directory; path relative to this file, or to the current directory when this "
+     "manifest is an unnamed pipe); keys here override it"},
     {"seed", KGM_KEY_U64, OFF(seed), "1", GE(0), NULL, "seed of a single-seed experiment"},
     {"seeds", KGM_KEY_SPECIAL, NOOFF, "[seed]", NR, NULL, "list of seeds (or a count N meaning 1..N); every grid point runs once per seed"},
     {"output", KGM_KEY_SPECIAL, NOOFF, "results/<manifest stem>", NR, NULL,
@@ -954,7 +589,7 @@ static ynode *merge(ypool *p, ynode *b, ynode *c, bool top) {
     if (!b) return c;
     if (!c) return b;
     if (b->kind != YN_MAP || c->kind != YN_MAP) return c;
-    ynode *r = yn_new(p, YN_MAP, c->file, c->line, c->col);
+    ynode *r = kgm_yaml_node_new(p, YN_MAP, c->file, c->line, c->col);
     if (!r) return NULL;
     for (int32_t i = 0; i < b->n; i++) {
         const char *k = b->k[i]->text;
@@ -963,19 +598,19 @@ static ynode *merge(ypool *p, ynode *b, ynode *c, bool top) {
         if (top && !strcmp(k, "seed") && yn_get(c, "seeds", NULL)) continue;
         ynode *ck = NULL, *cv = yn_get(c, k, &ck);
         if (!cv) {
-            if (!yn_push(r, b->k[i], b->v[i])) return NULL;
+            if (!kgm_yaml_node_push(r, b->k[i], b->v[i])) return NULL;
         } else if (cv->kind == YN_NULL) {
             continue;
         } else {
             ynode *mv = (top && !strcmp(k, "ablate")) ? cv : merge(p, b->v[i], cv, false);
-            if (!mv || !yn_push(r, ck, mv)) return NULL;
+            if (!mv || !kgm_yaml_node_push(r, ck, mv)) return NULL;
         }
     }
     for (int32_t i = 0; i < c->n; i++) {
         const char *k = c->k[i]->text;
         if (top && !strcmp(k, "base")) continue;
         if (yn_get(b, k, NULL) || c->v[i]->kind == YN_NULL) continue;
-        if (!yn_push(r, c->k[i], c->v[i])) return NULL;
+        if (!kgm_yaml_node_push(r, c->k[i], c->v[i])) return NULL;
     }
     return r;
 }
@@ -987,9 +622,12 @@ static void dir_of(const char *path, char *out, size_t n) {
     else snprintf(out, n, "%.*s", (int)(slash - path), path);
 }
 
-/* Load `path` and its base chain; `chain` holds the real paths already open. */
-static ynode *load_chain(ypool *p, const char *path, char chain[][PATH_MAX], int depth, kgm_diag_list *dl) {
-    ynode *root = yaml_parse_file(p, path, dl);
+/* Load `path` and its base chain; `chain` holds the real paths already open,
+ * `where` the `base:` value that named `path` (NULL for the manifest itself). */
+static ynode *load_chain(ypool *p, const char *path, const char *where, char chain[][PATH_MAX], int depth,
+                         kgm_diag_list *dl) {
+    kgm_yaml_source src = {0};
+    ynode *root = kgm_yaml_read(p, path, where, &src, dl);
     if (!root) return NULL;
     char w[KGM_PATH + 32];
     if (root->kind != YN_MAP) {
@@ -1007,7 +645,8 @@ static ynode *load_chain(ypool *p, const char *path, char chain[][PATH_MAX], int
         return NULL;
     }
     char dir[KGM_PATH], bpath[2 * KGM_PATH + 2];
-    dir_of(path, dir, sizeof dir);
+    if (src.has_dir) dir_of(path, dir, sizeof dir);
+    else snprintf(dir, sizeof dir, "."); /* `<(...)`: /dev/fd is no place to look for a base */
     if (bv->text[0] == '/' || !strcmp(dir, ".")) snprintf(bpath, sizeof bpath, "%s", bv->text);
     else snprintf(bpath, sizeof bpath, "%s/%s", dir, bv->text);
     char real[PATH_MAX];
@@ -1024,7 +663,7 @@ static ynode *load_chain(ypool *p, const char *path, char chain[][PATH_MAX], int
         kgm_diag_add(dl, w, "base: inheritance deeper than %d files", MAX_BASE_DEPTH);
         return NULL;
     }
-    ynode *broot = load_chain(p, bpath, chain, depth + 1, dl);
+    ynode *broot = load_chain(p, bpath, w, chain, depth + 1, dl);
     if (!broot) return NULL;
     return merge(p, broot, root, true);
 }
@@ -1944,7 +1583,7 @@ void kgm_manifest_free(kgm_manifest *m) {
     free(m->axes);
     free(m->point_vals);
     free(m->base);
-    ypool_free(&m->pool);
+    kgm_yaml_pool_free(&m->pool);
     free(m);
 }
 
@@ -1972,7 +1611,7 @@ kgm_status kgm_manifest_load(const char *path, const kgm_manifest_opts *opts, kg
     kgm_status st = KGM_OK;
     char(*chain)[PATH_MAX] = calloc(MAX_BASE_DEPTH, PATH_MAX);
     if (!chain) st = KGM_ERR(KGM_ERR_NOMEM, "out of memory");
-    else m->root = load_chain(&m->pool, path, chain, 0, dl);
+    else m->root = load_chain(&m->pool, path, NULL, chain, 0, dl);
     free(chain);
     if (st == KGM_OK && m->root) {
         apply_root(m, m->root, dl);
