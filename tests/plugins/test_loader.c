@@ -318,7 +318,7 @@ Test(loader, host_table_is_complete) {
     cr_expect_eq(H->abi_minor, 1);
     cr_expect_eq(H->struct_size, KGM_HOST_API_SIZE_1_1);
     /* every member from alloc to the last 1.1 one is a non-NULL pointer */
-    const char *lo = (const char *)&H->alloc, *hi = (const char *)&H->opt_where;
+    const char *lo = (const char *)&H->alloc, *hi = (const char *)&H->op_max;
     for (const char *p = lo; p <= hi; p += sizeof(void *)) {
         void *v;
         memcpy(&v, p, sizeof v);

@@ -29,7 +29,7 @@
  * KGM_ABI_MAJOR.
  *
  * 1.1 appended to kgm_host_api: op_mixture, op_abs, op_log, op_sqrt, op_clamp,
- * opt_where; and the count KGM_COUNT_PAIR_RAW (a 1.0 host answers -1).
+ * opt_where, op_min, op_max; and the count KGM_COUNT_PAIR_RAW (a 1.0 host answers -1).
  *
  * Life cycle, per task instance of a run:
  *   create(host, ctx, &self)        read options (host->opt_*), allocate state
@@ -323,6 +323,10 @@ typedef struct kgm_host_api {
      * reject an option that has no effect in its configuration, at the
      * option's position. */
     const char *(*opt_where)(kgm_task_ctx *ctx, const char *name);
+    /* Elementwise min(a, b) / max(a, b) of two tensors of the same shape; each
+     * gradient entry goes to the input that was selected (to a on a tie). */
+    kgm_status (*op_min)(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out);
+    kgm_status (*op_max)(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out);
     /* ---- ABI 1.1 ends here ---- */
 #ifdef KGM_ABI_SIMULATE_NEXT_MINOR
     void (*next_minor_member)(void); /* tests only */
@@ -331,9 +335,9 @@ typedef struct kgm_host_api {
 
 /* host->struct_size of each minor: a plugin may use a member only when the
  * host's table covers it, e.g. `host->struct_size >= KGM_HOST_API_SIZE_1_1`
- * before host->op_mixture .. opt_where. */
+ * before host->op_mixture .. op_max. */
 #define KGM_HOST_API_SIZE_1_0 (offsetof(kgm_host_api, gradcheck) + sizeof(void (*)(void)))
-#define KGM_HOST_API_SIZE_1_1 (offsetof(kgm_host_api, opt_where) + sizeof(void (*)(void)))
+#define KGM_HOST_API_SIZE_1_1 (offsetof(kgm_host_api, op_max) + sizeof(void (*)(void)))
 
 /* Metric helpers the host lends to plugins (append-only as well). Results are
  * written to the last argument; see kgmtl/metrics.h for the exact definitions. */
