@@ -154,15 +154,37 @@ kgm_status kgm_op_bias_add(kgm_tape *tp, kgm_tensor *x, kgm_tensor *b, kgm_tenso
     return KGM_OK;
 }
 
-/* ---- elementwise add / sub / mul ------------------------------------------ */
+/* ---- elementwise add / sub / mul / min / max ------------------------------ */
 
-enum { EW_ADD, EW_SUB, EW_MUL };
+enum { EW_ADD, EW_SUB, EW_MUL, EW_MIN, EW_MAX };
+
+/* min / max: does entry i come from a? Ties go to a, so exactly one input
+ * receives each gradient entry (the sum of both gradients stays dy). */
+static inline bool ew_pick_a(int kind, float a, float b) { return kind == EW_MIN ? a <= b : a >= b; }
+
+/* Backward of min / max: dy flows to the input that was selected. */
+static void ew_select_bw(kgm_tensor *a, kgm_tensor *b, const float *dy, int64_t N, int kind) {
+    if (a->grad) {
+#pragma omp parallel for schedule(static) if (N > KGM_PAR_MIN)
+        for (int64_t i = 0; i < N; i++)
+            if (ew_pick_a(kind, a->data[i], b->data[i])) a->grad[i] += dy[i];
+    }
+    if (b->grad) {
+#pragma omp parallel for schedule(static) if (N > KGM_PAR_MIN)
+        for (int64_t i = 0; i < N; i++)
+            if (!ew_pick_a(kind, a->data[i], b->data[i])) b->grad[i] += dy[i];
+    }
+}
 
 static void ew_bw(kgm_tape *tp, kgm_node *n) {
     kgm_tensor *a = n->in[0], *b = n->in[1], *y = n->out;
     int64_t N = kgm_tensor_numel(y);
     int kind = (int)n->iarg[0];
     const float *dy = y->grad;
+    if (kind == EW_MIN || kind == EW_MAX) {
+        ew_select_bw(a, b, dy, N, kind);
+        return;
+    }
     if (a->grad) {
         if (kind == EW_MUL) {
 #pragma omp parallel for schedule(static) if (N > KGM_PAR_MIN)
@@ -205,6 +227,11 @@ static kgm_status ew(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, int kind, const
 #pragma omp parallel for schedule(static) if (N > KGM_PAR_MIN)
         for (int64_t i = 0; i < N; i++) y[i] = pa[i] - pb[i];
         break;
+    case EW_MIN:
+    case EW_MAX:
+#pragma omp parallel for schedule(static) if (N > KGM_PAR_MIN)
+        for (int64_t i = 0; i < N; i++) y[i] = ew_pick_a(kind, pa[i], pb[i]) ? pa[i] : pb[i];
+        break;
     default:
 #pragma omp parallel for schedule(static) if (N > KGM_PAR_MIN)
         for (int64_t i = 0; i < N; i++) y[i] = pa[i] * pb[i];
@@ -226,6 +253,12 @@ kgm_status kgm_op_sub(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **o
 }
 kgm_status kgm_op_mul(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out) {
     return ew(tp, a, b, EW_MUL, "mul", out);
+}
+kgm_status kgm_op_min(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out) {
+    return ew(tp, a, b, EW_MIN, "min", out);
+}
+kgm_status kgm_op_max(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out) {
+    return ew(tp, a, b, EW_MAX, "max", out);
 }
 
 /* ---- scale ------------------------------------------------------------------ */

@@ -99,10 +99,11 @@ KGM_HOST_API_1_0(KGM_HOFF)
 _Static_assert(kgm_abi_n_1_0 == 64 && KGM_HOST_API_SIZE_1_0 == 528, "ABI 1.0: the host table has 64 members");
 KGM_OFF(kgm_host_api, op_mixture, 528); KGM_OFF(kgm_host_api, op_abs, 536); KGM_OFF(kgm_host_api, op_log, 544);
 KGM_OFF(kgm_host_api, op_sqrt, 552); KGM_OFF(kgm_host_api, op_clamp, 560); KGM_OFF(kgm_host_api, opt_where, 568);
-_Static_assert(KGM_HOST_API_SIZE_1_1 == 576,
-               "ABI 1.1: the host table is 1.0 + op_mixture, op_abs, op_log, op_sqrt, op_clamp, opt_where");
-KGM_OFF(kgm_host_api, eval_negatives, 576);
-_Static_assert(KGM_HOST_API_SIZE_1_2 == 584 && sizeof(kgm_host_api) == KGM_HOST_API_SIZE_1_2,
+KGM_OFF(kgm_host_api, op_min, 576); KGM_OFF(kgm_host_api, op_max, 584);
+_Static_assert(KGM_HOST_API_SIZE_1_1 == 592,
+               "ABI 1.1: the host table is 1.0 + op_mixture, op_abs, op_log, op_sqrt, op_clamp, opt_where, op_min, op_max");
+KGM_OFF(kgm_host_api, eval_negatives, 592);
+_Static_assert(KGM_HOST_API_SIZE_1_2 == 600 && sizeof(kgm_host_api) == KGM_HOST_API_SIZE_1_2,
                "ABI 1.2: the host table is 1.1 + eval_negatives");
 
 KGM_SIZE(kgm_metrics_api, 112); /* 1.0: 104 bytes; 1.2 appended rank_sampled */

@@ -537,6 +537,8 @@ static const kgm_host_api host_api = {
     .op_log = kgm_op_log,
     .op_sqrt = kgm_op_sqrt,
     .op_clamp = kgm_op_clamp,
+    .op_min = kgm_op_min,
+    .op_max = kgm_op_max,
     /* ABI 1.2 */
     .eval_negatives = h_eval_negatives,
 };

@@ -145,7 +145,7 @@ static kgm_status tpl_eval(void *self, kgm_task_ctx *ctx, kgm_tape *tp, kgm_spli
         if (st == KGM_OK) memcpy(p + s, prob->data, (size_t)n * sizeof(float));
         H->tape_rewind(tp, mark);
     }
-    /* Metrics come from the host (kgmtl/metrics.h definitions): AUC with ties
+    /* Metrics come from the host (definitions in kgmtl/plugin.h): AUC with ties
      * counted half, logloss with clipping. A plugin built against 1.0 can rely
      * on these members; check host->metrics->struct_size for later ones. */
     const kgm_metrics_api *M = H->metrics;

@@ -210,6 +210,57 @@ Test(grad, abs_log_sqrt_clamp) {
         }
 }
 
+static kgm_status f_minmax(kgm_tape *tp, kgm_tensor **in, void *vc, kgm_tensor **out) {
+    ctx_t *c = vc;
+    return c->which ? kgm_op_max(tp, in[0], in[1], out) : kgm_op_min(tp, in[0], in[1], out);
+}
+
+/* min / max of two tensors; the inputs are kept 5h apart so that no step
+ * crosses the tie (a kink), and every entry is compared on both inputs. */
+Test(grad, min_max) {
+    for (int s = 0; s < NSHAPES; s++)
+        for (int w = 0; w < 2; w++) {
+            int R = SHAPES[s][0], C = SHAPES[s][1];
+            kgm_tensor *in[2] = {tu_tensor(R, C, 50 + w, 1, true), tu_tensor(R, C, 52 + w, 1, true)};
+            for (int64_t i = 0; i < kgm_tensor_numel(in[0]); i++)
+                if (fabsf(in[0]->data[i] - in[1]->data[i]) < 5 * H) in[1]->data[i] = in[0]->data[i] + 0.1f;
+            ctx_t c = {.which = w};
+            check(f_minmax, in, 2, &c, w ? "max" : "min", R, C);
+            free_all(in, 2);
+        }
+}
+
+/* By hand: values, and each gradient entry goes to exactly one input (to a
+ * on a tie), accumulated onto what the gradient held before. */
+Test(grad, min_max_by_hand) {
+    const float av[4] = {1.0f, -2.0f, 3.0f, 0.5f}, bv[4] = {2.0f, -3.0f, 3.0f, 0.5f};
+    const float mn[4] = {1.0f, -3.0f, 3.0f, 0.5f}, mx[4] = {2.0f, -2.0f, 3.0f, 0.5f};
+    /* d min / da, d max / da for dy = 1: ties (entries 2, 3) go to a */
+    const float ga_min[4] = {1, 0, 1, 1}, ga_max[4] = {0, 1, 1, 1};
+    for (int w = 0; w < 2; w++) {
+        kgm_tensor *a = tu_tensor(2, 2, 1, 1, true), *b = tu_tensor(2, 2, 2, 1, true);
+        memcpy(a->data, av, sizeof av);
+        memcpy(b->data, bv, sizeof bv);
+        for (int i = 0; i < 4; i++) a->grad[i] = b->grad[i] = 10.0f;
+        kgm_tape *tp;
+        cr_assert_eq(kgm_tape_new(1 << 16, &tp), KGM_OK);
+        kgm_tensor *y, *l;
+        cr_assert_eq(w ? kgm_op_max(tp, a, b, &y) : kgm_op_min(tp, a, b, &y), KGM_OK);
+        cr_assert_eq(kgm_op_sum(tp, y, &l), KGM_OK);
+        cr_assert_eq(kgm_tape_backward(tp, l), KGM_OK, "%s", kgm_error_message());
+        for (int i = 0; i < 4; i++) {
+            float ga = w ? ga_max[i] : ga_min[i];
+            cr_expect_float_eq(y->data[i], w ? mx[i] : mn[i], 0, "%s[%d]", w ? "max" : "min", i);
+            cr_expect_float_eq(a->grad[i], 10.0f + ga, 0, "%s da[%d]", w ? "max" : "min", i);
+            cr_expect_float_eq(b->grad[i], 11.0f - ga, 0, "%s db[%d]", w ? "max" : "min", i);
+        }
+        kgm_tensor *bad = tu_tensor(2, 3, 3, 1, false);
+        cr_expect_eq(kgm_op_min(tp, a, bad, &y), KGM_ERR_SHAPE);
+        kgm_tape_free(tp);
+        free_all((kgm_tensor *[]){a, b, bad}, 3);
+    }
+}
+
 static kgm_status f_dropout(kgm_tape *tp, kgm_tensor **in, void *vc, kgm_tensor **out) {
     kgm_rng r;
     kgm_rng_init(&r, 5, 5); /* the same mask at every evaluation */

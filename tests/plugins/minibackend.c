@@ -411,7 +411,7 @@ int mb_metric(const mb_result *r, const char *name) {
 }
 
 /* A batch of `n` random training rows (arrays in the tape arena). */
-static kgm_status sample_batch(kgm_tape *tp, const kgm_batch *all, kgm_rng *g, int32_t n, kgm_batch *b) {
+kgm_status mb_sample_batch(kgm_tape *tp, const kgm_batch *all, kgm_rng *g, int32_t n, kgm_batch *b) {
     memset(b, 0, sizeof *b);
     b->struct_size = sizeof *b;
     b->n = n;
@@ -482,7 +482,7 @@ kgm_status mb_train(const char *plugin_dir, const char *plugin, const kgm_opt_kv
     for (int32_t s = 0; s < steps; s++) {
         kgm_tape_reset(tp);
         kgm_batch b;
-        if ((st = sample_batch(tp, &all, &g, batch, &b))) goto out;
+        if ((st = mb_sample_batch(tp, &all, &g, batch, &b))) goto out;
         if (pl->desc.input != KGM_INPUT_NONE && (st = be_represent(w, t, tp, &b, &b.h))) goto out;
         kgm_tensor *loss;
         if ((st = kgm_task_forward_loss(t, tp, &b, &loss))) goto out;

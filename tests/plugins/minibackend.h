@@ -73,6 +73,9 @@ typedef struct mb_result {
 kgm_status mb_train(const char *plugin_dir, const char *plugin, const kgm_opt_kv *opts, int32_t n_opts, int32_t steps,
                     int32_t batch, float lr, uint64_t seed, mb_result *res);
 
+/* A batch of `n` rows drawn with `g` from `all` (arrays in the tape arena). */
+kgm_status mb_sample_batch(kgm_tape *tp, const kgm_batch *all, kgm_rng *g, int32_t n, kgm_batch *b);
+
 /* Index of a metric by name in a result, or -1. */
 int mb_metric(const mb_result *r, const char *name);
 

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Out-of-tree plugin build: install kgmtl into a temporary destdir, build
 # plugins/template/template.c with only `pkg-config --cflags kgmtl-plugin`,
-# then describe the result with the installed kgmtl and train with it.
+# then describe the result with the installed kgmtl and train with it; then
+# build the installed harness test (template_test.c) with only
+# `pkg-config --cflags --libs kgmtl-plugin-test` and run it on the plugin.
 # usage: oot_template.sh BUILD_DIR SOURCE_DIR PLUGIN_TRAIN_EXE
 set -eu
 build=$1 src=$2 train=$3
@@ -39,4 +41,17 @@ fi
 "$build/kgmtl" plugins list | grep -q "$build/plugins" || { echo "FAIL: the build-tree kgmtl lost its build plugins"; exit 1; }
 # And it trains through the loader.
 "$train" "$tmp/mytask/template.so" 300
+# The installed harness: build the installed template_test.c with only
+# `pkg-config --cflags --libs kgmtl-plugin-test` and run it on the plugin
+# (gradcheck, loss falls, validation AUC > 0.7).
+for f in kgmtl/plugin_test.h; do
+    find "$dest" -path "*/include/$f" | grep -q . || { echo "FAIL: $f was not installed"; exit 1; }
+done
+tsrc=$(find "$dest" -path '*/plugin-template/template_test.c' | head -n 1)
+[ -n "$tsrc" ] || { echo "FAIL: template_test.c was not installed"; exit 1; }
+cp "$tsrc" "$tmp/mytask/"
+tflags=$(pkg-config --cflags --libs kgmtl-plugin-test)
+echo "pkg-config --cflags --libs kgmtl-plugin-test: $tflags"
+${CC:-cc} -std=c11 -Wall -Wextra -Werror -O2 template_test.c $tflags -o template_test
+./template_test "$tmp/mytask/template.so" || { echo "FAIL: the harness test of the template"; exit 1; }
 echo "1 passed, 0 failed"

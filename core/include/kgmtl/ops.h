@@ -22,6 +22,10 @@ kgm_status kgm_op_bias_add(kgm_tape *tp, kgm_tensor *x, kgm_tensor *b, kgm_tenso
 kgm_status kgm_op_add(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out);
 kgm_status kgm_op_sub(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out);
 kgm_status kgm_op_mul(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out);
+/* Elementwise min(a, b) / max(a, b) (same shapes); the gradient of each entry
+ * goes to the input that was selected, to a on ties. */
+kgm_status kgm_op_min(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out);
+kgm_status kgm_op_max(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out);
 /* y = alpha * x + beta (constants). */
 kgm_status kgm_op_scale(kgm_tape *tp, kgm_tensor *x, float alpha, float beta, kgm_tensor **out);
 /* y (B,D) = x (B,D) * s, where s is (B,1) (per-row), (1,D) (per-column) or (1,1). */

@@ -9,6 +9,10 @@
  * anything else. The plugin never links against host symbols: everything it
  * needs (allocation, logging, errors, parameters, data, encoder outputs, every
  * tape op, random streams, metrics) comes through the kgm_host_api table.
+ * This header and kgmtl/types.h are the whole SDK a plugin compiles against:
+ * every member's semantics are stated here. kgmtl/plugin_test.h (installed
+ * too, with libkgmtl-plugin-test.a and kgmtl-plugin-test.pc) is a harness to
+ * unit-test a plugin .so out of tree; plugins themselves never include it.
  *
  * Compatibility promise (SQLite/Redis style), for every struct that crosses
  * the boundary (layout frozen by _Static_asserts in core/plugin_abi.c):
@@ -29,7 +33,7 @@
  * KGM_ABI_MAJOR.
  *
  * 1.1 appended to kgm_host_api: op_mixture, op_abs, op_log, op_sqrt, op_clamp,
- * opt_where; and the count KGM_COUNT_PAIR_RAW (a 1.0 host answers -1).
+ * opt_where, op_min, op_max; and the count KGM_COUNT_PAIR_RAW (a 1.0 host answers -1).
  * 1.2 appended eval_negatives to kgm_host_api and rank_sampled to
  * kgm_metrics_api (the sampled top-K protocol, dataset.eval_negatives).
  *
@@ -253,7 +257,37 @@ typedef struct kgm_host_api {
     kgm_tape_mark (*tape_get_mark)(const kgm_tape *tp);
     void (*tape_rewind)(kgm_tape *tp, kgm_tape_mark m);
 
-    /* ops — same semantics as kgmtl/ops.h */
+    /* ops. Each computes its output at once into the tape's arena (valid until
+     * the host resets the tape after the step), records its backward when a
+     * gradient is needed, and reports bad shapes / indices as KGM_ERR_SHAPE /
+     * KGM_ERR_INDEX (nothing recorded). Shapes (rows, cols):
+     *  matmul      op(a) (M,K) · op(b) (K,N); ta / tb transpose a / b
+     *  linear      x (B,I) · w (I,O) + b (1,O); b may be NULL
+     *  bias_add    x (B,D) + b (1,D) broadcast over rows
+     *  add/sub/mul elementwise, same shapes
+     *  scale       alpha * x + beta (constants)
+     *  mul_bcast   x (B,D) * s with s (B,1), (1,D) or (1,1)
+     *  concat_cols n tensors of equal rows side by side; slice_cols x[:, start:start+len]
+     *  relu, leaky_relu(slope), sigmoid, tanh, exp, softplus = log(1 + e^x) (stable)
+     *  softmax     row-wise (max-subtracted)
+     *  dropout     inverted, keep-probability 1 - p, mask from rng; identity when
+     *              the tape is not training (host->tape_training) or p == 0
+     *  layernorm   row-wise, gain g (1,D), bias b (1,D) (either may be NULL)
+     *  gather      y (n,D) = table[idx[i], :]; gradients into tables are row-sparse
+     *  segment_*   over rows of x (E,D): segment s is rows off[s] .. off[s+1]-1
+     *              (n_seg + 1 non-decreasing offsets, off[n_seg] == E); sum / mean
+     *              give (n_seg, D) (zeros for an empty segment), softmax (E, D)
+     *  rowdot, rowcos  per row of a, b (B,D) -> (B,1); rowcos floors each norm at eps
+     *  spmm        y (R,D) = A (R,C) · x (C,D) for A in CSR (kgm_csr, types.h);
+     *              edge values from w (nnz,1) when given (it gets gradients),
+     *              else A->val, else 1; the CSR arrays must outlive backward
+     *  sum, mean   of all elements -> (1,1)
+     * Losses -> (1,1), the mean over rows; wt is a per-row weight (B) or NULL:
+     *  bce_logits  logits (B,1), targets y in [0,1] (softplus form)
+     *  softmax_ce  logits (B,C), class labels in [0,C)
+     *  mse         pred (B,D) against target (B*D values)
+     *  bpr         mean softplus(neg - pos); pos, neg (B,1)
+     *  margin_ranking  mean max(0, margin - pos + neg) */
     kgm_status (*op_matmul)(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, bool ta, bool tb, kgm_tensor **out);
     kgm_status (*op_linear)(kgm_tape *tp, kgm_tensor *x, kgm_tensor *w, kgm_tensor *b, kgm_tensor **out);
     kgm_status (*op_bias_add)(kgm_tape *tp, kgm_tensor *x, kgm_tensor *b, kgm_tensor **out);
@@ -296,12 +330,19 @@ typedef struct kgm_host_api {
     kgm_status (*op_margin_ranking)(kgm_tape *tp, kgm_tensor *pos, kgm_tensor *neg, float margin,
                                     kgm_tensor **out);
 
-    /* metrics (kgmtl/metrics.h); filled by the host, NULL-checked by plugins
-     * that want them. Declared as generic pointers here to keep this header
-     * self-contained: see the typedefs below. */
+    /* metric helpers (kgm_metrics_api below); filled by the host,
+     * NULL-checked by plugins that want them. */
     const struct kgm_metrics_api *metrics;
 
-    /* finite-difference check of a plugin's own computation (kgmtl/gradcheck.h semantics) */
+    /* Finite-difference check of a plugin's own computation: runs
+     * f(tp, inputs, uctx, &out) on a fresh tape, forms L = sum(r * out) with a
+     * fixed random r (from seed), backpropagates, and compares the analytic
+     * gradient of every element of every input that has a `grad` buffer (the
+     * caller allocates it) with the central difference (L(x+h) - L(x-h)) / 2h
+     * in double. Relative error |a - n| / max(|a|, |n|, floor); the worst goes
+     * to *max_rel_err (NaN on failure). Elements at a kink (the one-sided
+     * differences disagree) are skipped. h = 1e-3, floor = 1e-2 suit values of
+     * order 1. */
     kgm_status (*gradcheck)(kgm_status (*f)(kgm_tape *tp, kgm_tensor **inputs, void *uctx, kgm_tensor **out),
                             kgm_tensor **inputs, int n_inputs, void *uctx, double h, double floor,
                             uint64_t seed, double *max_rel_err);
@@ -309,12 +350,14 @@ typedef struct kgm_host_api {
     /* ---- ABI 1.0 ends here; append new members below this line only ---- */
 
     /* ---- ABI 1.1: check host->struct_size >= KGM_HOST_API_SIZE_1_1 first ---- */
-    /* Gated mixture (kgmtl/ops.h kgm_op_mixture): y (B,H) = sum_e g[:, e] * x[:, e*H:(e+1)*H]
+    /* Gated mixture (MMoE / PLE): y (B,H) = sum_e g[:, e] * x[:, e*H:(e+1)*H]
      * for experts x (B, E*H) and gates g (B, E). */
     kgm_status (*op_mixture)(kgm_tape *tp, kgm_tensor *x, kgm_tensor *g, kgm_tensor **out);
-    /* Pointwise ops for loss authors (kgmtl/ops.h): |x| (gradient sign(x));
-     * log(x) and sqrt(x), which fail with KGM_ERR_NUMERIC on an entry outside
-     * x > 0 / x >= 0 (sqrt's gradient at 0 is 0); min(max(x, lo), hi). */
+    /* Pointwise ops for loss authors: |x| (gradient sign(x), 0 at 0);
+     * log(x) and sqrt(x), which fail with KGM_ERR_NUMERIC naming the entry on
+     * one outside x > 0 / x >= 0 (sqrt's gradient at 0 is 0); clamp =
+     * min(max(x, lo), hi), gradient 1 on [lo, hi] and 0 outside (lo > hi is
+     * KGM_ERR_ARG). */
     kgm_status (*op_abs)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
     kgm_status (*op_log)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
     kgm_status (*op_sqrt)(kgm_tape *tp, kgm_tensor *x, kgm_tensor **out);
@@ -325,6 +368,10 @@ typedef struct kgm_host_api {
      * reject an option that has no effect in its configuration, at the
      * option's position. */
     const char *(*opt_where)(kgm_task_ctx *ctx, const char *name);
+    /* Elementwise min(a, b) / max(a, b) of two tensors of the same shape; each
+     * gradient entry goes to the input that was selected (to a on a tie). */
+    kgm_status (*op_min)(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out);
+    kgm_status (*op_max)(kgm_tape *tp, kgm_tensor *a, kgm_tensor *b, kgm_tensor **out);
     /* ---- ABI 1.1 ends here ---- */
 
     /* ---- ABI 1.2: check host->struct_size >= KGM_HOST_API_SIZE_1_2 first ---- */
@@ -345,13 +392,25 @@ typedef struct kgm_host_api {
 
 /* host->struct_size of each minor: a plugin may use a member only when the
  * host's table covers it, e.g. `host->struct_size >= KGM_HOST_API_SIZE_1_1`
- * before host->op_mixture .. opt_where. */
+ * before host->op_mixture .. op_max. */
 #define KGM_HOST_API_SIZE_1_0 (offsetof(kgm_host_api, gradcheck) + sizeof(void (*)(void)))
-#define KGM_HOST_API_SIZE_1_1 (offsetof(kgm_host_api, opt_where) + sizeof(void (*)(void)))
+#define KGM_HOST_API_SIZE_1_1 (offsetof(kgm_host_api, op_max) + sizeof(void (*)(void)))
 #define KGM_HOST_API_SIZE_1_2 (offsetof(kgm_host_api, eval_negatives) + sizeof(void (*)(void)))
 
 /* Metric helpers the host lends to plugins (append-only as well). Results are
- * written to the last argument; see kgmtl/metrics.h for the exact definitions. */
+ * written to the last argument. An undefined value (AUC with one class, no
+ * relevant item) is NaN with KGM_ERR_ARG: report NaN, do not fail the eval.
+ *  auc         P(random positive scores above a random negative), ties 1/2 (exact, midranks)
+ *  logloss     mean -[y log p + (1-y) log(1-p)], p clipped to [eps, 1-eps]
+ *  accuracy, f1  of the positive class, predicting 1 when prob >= threshold
+ *  rmse, mae   sqrt(mean((pred-target)^2)), mean |pred-target|
+ *  mc_*        multi-class accuracy and macro-F1 (unweighted mean of per-class F1)
+ *  ml_*        multi-label (n, L) micro-F1 (pooled counts) and macro-F1 (mean over labels)
+ *  rank_user   full ranking of one user; ties broken by item id ascending;
+ *              recall = hits/|rel|, precision = hits/k, hit = hits > 0,
+ *              NDCG = DCG/IDCG with 1/log2(i+1) gains (IDCG over min(k, |rel|)),
+ *              MRR = 1/rank of the best relevant item in the full ranking
+ *  filtered_rank  1 + #better + #tied/2 among the scores not in `filter` */
 typedef struct kgm_metrics_api {
     uint32_t struct_size;
     kgm_status (*auc)(const float *scores, const float *labels, int64_t n, double *out);
