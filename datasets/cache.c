@@ -817,14 +817,10 @@ out:
 
 kgm_status kgm_dataset_load(const char *path, const kgm_cache_expect *expect, kgm_dataset *ds) {
     kgm_dataset_init(ds);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return KGM_ERR(KGM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return KGM_ERR(KGM_ERR_IO, "%s is not a regular file", path);
-    }
-    size_t n = (size_t)st.st_size;
+    int fd;
+    uint64_t size;
+    KGM_TRY(kgm__open_regular(path, &fd, &size));
+    size_t n = (size_t)size;
     if (n == 0) {
         close(fd);
         return KGM_ERR(KGM_ERR_FORMAT, "%s: cache: expected a msgpack header, found an empty file", path);

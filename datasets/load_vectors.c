@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data_internal.h"
 
@@ -273,8 +274,13 @@ kgm_status kgm__npy_parse(const char *name, const void *data, size_t n, kgm_tens
 }
 
 static kgm_status read_all(const char *path, char **out, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return KGM_ERR(KGM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    int fd;
+    KGM_TRY(kgm__open_regular(path, &fd, NULL));
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return KGM_ERR(KGM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    }
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     while (buf) {
