@@ -1,12 +1,16 @@
 /* Binary cache of a dataset in msgpack.
  *
- * A cache file is two msgpack objects back to back:
- *   1. a header map: magic, version, body size and checksum, name, and the
- *      provenance (sources with checksums, load counts, preparation settings);
+ * A cache file is three msgpack objects back to back:
+ *   1. a header map: magic, version, body size, name, and the provenance
+ *      (sources with checksums, load counts, preparation settings);
  *   2. the body map: id maps, relations, tables, texts, split and negatives,
- *      every array as one msgpack bin of little-endian values.
- * The header can be checked (magic, version, staleness) without touching the
- * body; the body checksum catches truncation and bit rot; every index is then
+ *      every array as one msgpack bin of little-endian values;
+ *   3. the trailer: a uint64 always in its 9-byte form (0xcf + 8 bytes big
+ *      endian), kgm_hash64 of every byte before it.
+ * The checksum covers the header too: a flipped byte in the provenance would
+ * otherwise change the recorded loader, sources or settings unnoticed (and the
+ * staleness check trusts them). Magic and version are read first so that an
+ * old cache says "rebuild" rather than "corrupt"; every index is then
  * validated, so a cache that passes is safe to use. */
 #include <errno.h>
 #include <fcntl.h>
@@ -194,17 +198,15 @@ static void pk_body(msgpack_packer *pk, const kgm_dataset *ds) {
     pk_bin(pk, ds->test_neg.items, (size_t)ds->test_neg.n * (size_t)ds->test_neg.k * 4);
 }
 
-static void pk_header(msgpack_packer *pk, const kgm_dataset *ds, uint64_t body_bytes, uint64_t body_hash) {
+static void pk_header(msgpack_packer *pk, const kgm_dataset *ds, uint64_t body_bytes) {
     const kgm_provenance *p = &ds->prov;
-    msgpack_pack_map(pk, 13);
+    msgpack_pack_map(pk, 12);
     pk_key(pk, "magic");
     pk_str(pk, KGM_CACHE_MAGIC);
     pk_key(pk, "version");
     msgpack_pack_int32(pk, KGM_CACHE_VERSION);
     pk_key(pk, "body_bytes");
     msgpack_pack_uint64(pk, body_bytes);
-    pk_key(pk, "body_hash");
-    msgpack_pack_uint64(pk, body_hash);
     pk_key(pk, "name");
     pk_str(pk, ds->name);
     pk_key(pk, "loader");
@@ -252,6 +254,24 @@ static bool write_all(int fd, const void *p, size_t n) {
     return true;
 }
 
+/* The trailer: 0xcf (msgpack uint64) and the checksum of header + body, big
+ * endian, always 9 bytes so that the reader finds it without parsing. */
+#define CACHE_TRAILER 9
+
+static uint64_t image_hash(const void *a, size_t na, const void *b, size_t nb) {
+    kgm_hasher h;
+    kgm_hasher_init(&h);
+    kgm_hasher_update(&h, a, na);
+    if (nb) kgm_hasher_update(&h, b, nb);
+    return kgm_hasher_final(&h);
+}
+
+static void put_trailer(uint8_t out[CACHE_TRAILER], const void *a, size_t na, const void *b, size_t nb) {
+    uint64_t x = image_hash(a, na, b, nb);
+    out[0] = 0xcf;
+    for (int i = 0; i < 8; i++) out[1 + i] = (uint8_t)(x >> (56 - 8 * i));
+}
+
 kgm_status kgm_dataset_save(const kgm_dataset *ds, const char *path) {
     KGM_TRY(kgm_dataset_validate(ds));
     msgpack_sbuffer body, head;
@@ -274,7 +294,9 @@ kgm_status kgm_dataset_save(const kgm_dataset *ds, const char *path) {
         return KGM_ERR(KGM_ERR_NOMEM, "cache body");
     }
     msgpack_packer_init(&pk, &head, msgpack_sbuffer_write);
-    pk_header(&pk, ds, body.size, kgm_hash64(body.data, body.size));
+    pk_header(&pk, ds, body.size);
+    uint8_t trailer[CACHE_TRAILER];
+    put_trailer(trailer, head.data, head.size, body.data, body.size);
     char tmp[4200];
     int k = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     kgm_status st = KGM_OK;
@@ -287,7 +309,8 @@ kgm_status kgm_dataset_save(const kgm_dataset *ds, const char *path) {
         st = KGM_ERR(KGM_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
         goto done;
     }
-    bool ok = write_all(fd, head.data, head.size) && write_all(fd, body.data, body.size);
+    bool ok = write_all(fd, head.data, head.size) && write_all(fd, body.data, body.size) &&
+              write_all(fd, trailer, sizeof trailer);
     ok = (close(fd) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
         st = KGM_ERR(KGM_ERR_IO, "cannot write %s: %s", path, strerror(errno));
@@ -511,8 +534,8 @@ static bool same_prep(const kgm_prep_settings *a, const kgm_prep_settings *b) {
            a->eval_negatives == b->eval_negatives && a->seed == b->seed;
 }
 
-static kgm_status rd_header(rd *r, const msgpack_object *h, const kgm_cache_expect *e, kgm_dataset *ds,
-                            uint64_t *body_bytes, uint64_t *body_hash) {
+/* Magic and version, before the checksum: an old cache is "rebuild", not "corrupt". */
+static kgm_status rd_magic(rd *r, const msgpack_object *h) {
     const msgpack_object *mg = get(h, "magic");
     size_t ml = strlen(KGM_CACHE_MAGIC);
     if (!mg || mg->type != MSGPACK_OBJECT_STR || mg->via.str.size != ml || memcmp(mg->via.str.ptr, KGM_CACHE_MAGIC, ml))
@@ -521,8 +544,12 @@ static kgm_status rd_header(rd *r, const msgpack_object *h, const kgm_cache_expe
     KGM_TRY(get_i64(r, h, "version", 0, INT32_MAX, &ver));
     if (ver != KGM_CACHE_VERSION)
         return BAD("cache: expected format version %d, found %lld (rebuild the cache)", KGM_CACHE_VERSION, (long long)ver);
+    return KGM_OK;
+}
+
+static kgm_status rd_header(rd *r, const msgpack_object *h, const kgm_cache_expect *e, kgm_dataset *ds,
+                            uint64_t *body_bytes) {
     KGM_TRY(get_u64(r, h, "body_bytes", body_bytes));
-    KGM_TRY(get_u64(r, h, "body_hash", body_hash));
     char *name = NULL;
     KGM_TRY(get_str(r, get(h, "name"), "name", &name));
     snprintf(ds->name, sizeof ds->name, "%s", name);
@@ -729,39 +756,51 @@ static bool msgpack_bounded(const uint8_t *p, size_t n, size_t *used) {
     return true;
 }
 
+/* The trailer holds the checksum of every byte before it. */
+static bool trailer_ok(const uint8_t *p, size_t n) {
+    if (n < CACHE_TRAILER || p[n - CACHE_TRAILER] != 0xcf) return false;
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++) x = x << 8 | p[n - CACHE_TRAILER + 1 + i];
+    return x == image_hash(p, n - CACHE_TRAILER, NULL, 0);
+}
+
 kgm_status kgm__cache_parse(const char *name, const void *data, size_t n, const kgm_cache_expect *e, kgm_dataset *ds) {
     kgm_dataset_init(ds);
     rd rr = {name}, *r = &rr;
+    const uint8_t *p = data;
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;
     kgm_status st = KGM_OK;
-    uint64_t body_bytes = 0, body_hash = 0;
+    uint64_t body_bytes = 0;
     size_t hdr_end = 0, body_end = 0;
-    if (!msgpack_bounded(data, n, &hdr_end) ||
-        !msgpack_bounded((const uint8_t *)data + hdr_end, n - hdr_end, &body_end) || hdr_end + body_end != n) {
-        st = BAD("cache: expected a msgpack header and body, found %s", n ? "malformed or truncated bytes" : "an empty file");
+    if (!msgpack_bounded(p, n, &hdr_end) ||
+        msgpack_unpack_next(&up, data, hdr_end, &off) != MSGPACK_UNPACK_SUCCESS || up.data.type != MSGPACK_OBJECT_MAP) {
+        st = BAD("cache: expected a msgpack header map, found %s", n ? "malformed or truncated bytes" : "an empty file");
         goto out;
     }
-    if (msgpack_unpack_next(&up, data, n, &off) != MSGPACK_UNPACK_SUCCESS || up.data.type != MSGPACK_OBJECT_MAP) {
-        st = BAD("cache: expected a msgpack header map, found %s", n ? "other bytes" : "an empty file");
+    if ((st = rd_magic(r, &up.data)) != KGM_OK) goto out;
+    /* nothing else is trusted before the whole-file checksum holds */
+    if (!trailer_ok(p, n)) {
+        st = BAD("cache: checksum mismatch (corrupt or truncated file)");
         goto out;
     }
-    if ((st = rd_header(r, &up.data, e, ds, &body_bytes, &body_hash)) != KGM_OK) goto out;
-    if (body_bytes != n - off) {
+    size_t m = n - CACHE_TRAILER; /* header + body */
+    if (hdr_end > m || !msgpack_bounded(p + hdr_end, m - hdr_end, &body_end) || hdr_end + body_end != m) {
+        st = BAD("cache: expected a msgpack header and body, found malformed bytes");
+        goto out;
+    }
+    if ((st = rd_header(r, &up.data, e, ds, &body_bytes)) != KGM_OK) goto out;
+    if (body_bytes != m - off) {
         st = BAD("cache: expected a %llu-byte body, found %zu bytes (truncated or overwritten)",
-                 (unsigned long long)body_bytes, n - off);
-        goto out;
-    }
-    if (kgm_hash64((const char *)data + off, n - off) != body_hash) {
-        st = BAD("cache: body checksum mismatch (corrupt file)");
+                 (unsigned long long)body_bytes, m - off);
         goto out;
     }
     size_t boff = 0;
     msgpack_unpacked_destroy(&up);
     msgpack_unpacked_init(&up);
-    if (msgpack_unpack_next(&up, (const char *)data + off, n - off, &boff) != MSGPACK_UNPACK_SUCCESS ||
-        up.data.type != MSGPACK_OBJECT_MAP || boff != n - off) {
+    if (msgpack_unpack_next(&up, (const char *)data + off, m - off, &boff) != MSGPACK_UNPACK_SUCCESS ||
+        up.data.type != MSGPACK_OBJECT_MAP || boff != m - off) {
         st = BAD("cache: expected one msgpack body map after the header");
         goto out;
     }
@@ -778,14 +817,10 @@ out:
 
 kgm_status kgm_dataset_load(const char *path, const kgm_cache_expect *expect, kgm_dataset *ds) {
     kgm_dataset_init(ds);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return KGM_ERR(KGM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return KGM_ERR(KGM_ERR_IO, "%s is not a regular file", path);
-    }
-    size_t n = (size_t)st.st_size;
+    int fd;
+    uint64_t size;
+    KGM_TRY(kgm__open_regular(path, &fd, &size));
+    size_t n = (size_t)size;
     if (n == 0) {
         close(fd);
         return KGM_ERR(KGM_ERR_FORMAT, "%s: cache: expected a msgpack header, found an empty file", path);

@@ -106,7 +106,13 @@ bool kgm__is_missing(const char *p, size_t n);
 
 /* dir + "/" + name into buf; false if it does not fit. */
 bool kgm__join(char *buf, size_t n, const char *dir, const char *name);
-bool kgm__exists(const char *path);
+/* Anything is at `path` (file, folder, FIFO, ...): an optional input that is
+ * present must then be read, and kgm__open_regular refuses what is not a file. */
+bool kgm__present(const char *path);
+/* Open a regular file for reading without blocking on a FIFO: anything else
+ * (directory, FIFO, pipe, device, socket) is KGM_ERR_IO naming the path and
+ * what it is. *size gets the file size (size may be NULL). */
+kgm_status kgm__open_regular(const char *path, int *fd, uint64_t *size);
 bool kgm__is_dir(const char *path);
 
 /* Latin-1 -> UTF-8 unless the bytes already are valid UTF-8. `out` must have

@@ -88,8 +88,8 @@ uint64_t kgm_hash64(const void *data, size_t n) {
 }
 
 kgm_status kgm_file_checksum(const char *path, uint64_t *out_bytes, uint64_t *out_sum) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return KGM_ERR(KGM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    int fd;
+    KGM_TRY(kgm__open_regular(path, &fd, NULL));
     enum { BUF = 1 << 20 };
     uint8_t *buf = malloc(BUF);
     if (!buf) {

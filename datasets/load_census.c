@@ -131,7 +131,7 @@ kgm_status kgm_load_census_kdd(const char *dir, const kgm_load_opts *o, kgm_data
     census_ctx c = {ds, "train"};
     KGM_TRY(kgm__with_file(path, o, ds, "train", "census-kdd", body_census, &c));
     if (!kgm__join(path, sizeof path, dir, "census-income.test")) return KGM_ERR(KGM_ERR_ARG, "path too long");
-    if (kgm__exists(path)) {
+    if (kgm__present(path)) {
         c.split = "test";
         KGM_TRY(kgm__with_file(path, o, ds, "test", "census-kdd", body_census, &c));
     }

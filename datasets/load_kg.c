@@ -92,7 +92,7 @@ kgm_status kgm_load_mkr_raw(const char *dir, const char *ratings_path, const kgm
                             const kgm_load_opts *o, kgm_dataset *ds) {
     char path[4096];
     if (!kgm__join(path, sizeof path, dir, "item_index2entity_id.txt")) return KGM_ERR(KGM_ERR_ARG, "path too long");
-    if (!kgm__exists(path)) {
+    if (!kgm__present(path)) {
         /* older releases name it item_index2entity_id_rehashed.txt */
         if (!kgm__join(path, sizeof path, dir, "item_index2entity_id_rehashed.txt"))
             return KGM_ERR(KGM_ERR_ARG, "path too long");

@@ -233,14 +233,16 @@ kgm_status kgm_load_movielens(const char *dir, const kgm_load_opts *o, kgm_datas
     char path[4096];
     int variant = -1;
     for (int v = 0; v < 3 && variant < 0; v++)
-        if (kgm__join(path, sizeof path, dir, files[v][0]) && kgm__exists(path)) variant = v;
+        if (kgm__join(path, sizeof path, dir, files[v][0]) && kgm__present(path)) variant = v;
     if (variant < 0)
         return KGM_ERR(KGM_ERR_IO, "%s: expected a MovieLens folder (u.data, ratings.dat or ratings.csv), found none",
                        dir);
     for (int w = 0; w < 3; w++) {
         if (!files[variant][w]) continue;
         if (!kgm__join(path, sizeof path, dir, files[variant][w])) return KGM_ERR(KGM_ERR_ARG, "path too long");
-        if (w > 0 && !kgm__exists(path)) continue; /* movies/users files are optional */
+        /* movies/users files are optional, but one that is there is read: a
+         * folder or FIFO in its place is an error, not lost item text */
+        if (w > 0 && !kgm__present(path)) continue;
         ml_ctx c = {ds, variant, w};
         KGM_TRY(kgm__with_file(path, o, ds, roles[w], "movielens", body_ml, &c));
     }

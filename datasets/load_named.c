@@ -1,6 +1,8 @@
 /* The converted sets in ../shared/datasets, and format auto-detection. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data_internal.h"
 
@@ -132,9 +134,9 @@ static kgm_status load_ml_small(const char *dir, const kgm_load_opts *o, kgm_dat
     KGM_TRY(kgm__with_file(path, o, ds, "ratings", "movielens-small", body_named, &c));
     ds->inter.kind = KGM_LABEL_RATING;
     if (!kgm__join(path, sizeof path, dir, "movies.tsv")) return KGM_ERR(KGM_ERR_ARG, "path too long");
-    if (kgm__exists(path)) KGM_TRY(kgm__with_file(path, o, ds, "items", "movielens-small", body_ml_movies, ds));
+    if (kgm__present(path)) KGM_TRY(kgm__with_file(path, o, ds, "items", "movielens-small", body_ml_movies, ds));
     if (!kgm__join(path, sizeof path, dir, "kg_triples.tsv")) return KGM_ERR(KGM_ERR_ARG, "path too long");
-    if (kgm__exists(path)) {
+    if (kgm__present(path)) {
         c.kind = 1;
         kgm_text_format_default(&c.f, KGM_TEXT_TRIPLES);
         c.f.delim = '\t';
@@ -158,7 +160,7 @@ static kgm_status load_wn_tsv(const char *dir, const kgm_load_opts *o, kgm_datas
     c.f.delim = '\t';
     c.f.header = 0;
     if (!kgm__join(path, sizeof path, dir, "entities.tsv")) return KGM_ERR(KGM_ERR_ARG, "path too long");
-    if (kgm__exists(path)) KGM_TRY(kgm__with_file(path, o, ds, "entities", "wordnet-tsv", body_wn_entities, ds));
+    if (kgm__present(path)) KGM_TRY(kgm__with_file(path, o, ds, "entities", "wordnet-tsv", body_wn_entities, ds));
     if (!kgm__join(path, sizeof path, dir, "triples.tsv")) return KGM_ERR(KGM_ERR_ARG, "path too long");
     return kgm__with_file(path, o, ds, "kg", "wordnet-tsv", body_named, &c);
 }
@@ -190,6 +192,16 @@ static kgm_status load_edge_tsv(const char *path, const kgm_load_opts *o, kgm_da
     return kgm__with_file(path, o, ds, "social", "edges", body_named, &c);
 }
 
+typedef struct {
+    kgm_dataset *ds;
+    const kgm_text_format *f;
+} table_ctx;
+
+static kgm_status body_table(kgm_reader *r, void *v) {
+    table_ctx *c = v;
+    return kgm__load_table_rd(r, c->f, NULL, 0, &c->ds->tabular);
+}
+
 kgm_status kgm_load_named(const char *name, const char *root, const kgm_load_opts *o, kgm_dataset *ds) {
     char rbuf[2048], dir[4096];
     if (!root) root = kgm_data_root(rbuf, sizeof rbuf);
@@ -209,13 +221,14 @@ kgm_status kgm_load_named(const char *name, const char *root, const kgm_load_opt
         f.delim = '\t';
         f.header = 1;
         kgm_table_destroy(&ds->tabular);
-        st = kgm_load_table(path, &f, NULL, 0, o, &ds->tabular);
-        if (st == KGM_OK) st = kgm_dataset_add_source(ds, path, "tabular");
-        if (st == KGM_OK && !ds->prov.loader) ds->prov.loader = kgm__strdup("table");
+        /* one pass: the source checksum comes from the same read (a second
+         * read for it would hang on a FIFO and could see other bytes) */
+        table_ctx tc = {ds, &f};
+        st = kgm__with_file(path, o, ds, "tabular", "table", body_table, &tc);
     } else if (strncmp(name, "social-small/", 13) == 0) {
         char path[4200];
         snprintf(path, sizeof path, "%s%s", dir, strstr(dir, ".tsv") ? "" : ".tsv");
-        if (!kgm__exists(path)) return KGM_ERR(KGM_ERR_IO, "%s: no such file", path);
+        if (!kgm__present(path)) return KGM_ERR(KGM_ERR_IO, "%s: no such file", path);
         st = load_edge_tsv(path, o, ds);
     } else {
         return KGM_ERR(KGM_ERR_ARG,
@@ -228,7 +241,7 @@ kgm_status kgm_load_named(const char *name, const char *root, const kgm_load_opt
 
 static bool has(const char *dir, const char *file) {
     char p[4096];
-    return kgm__join(p, sizeof p, dir, file) && kgm__exists(p);
+    return kgm__join(p, sizeof p, dir, file) && kgm__present(p);
 }
 
 static kgm_status load_auto(const char *path, const kgm_load_opts *o, kgm_dataset *ds);
@@ -258,7 +271,7 @@ static kgm_status load_auto(const char *path, const kgm_load_opts *o, kgm_datase
         return KGM_ERR(KGM_ERR_ARG, "%s: expected a folder in a known format (MovieLens, MKR, KGAT, WordNet, Census), "
                                     "found none of their files", path);
     }
-    if (!kgm__exists(path)) {
+    if (!kgm__present(path)) {
         /* a shared-set name? */
         char root[2048], dir[4096];
         kgm_data_root(root, sizeof root);
@@ -267,11 +280,18 @@ static kgm_status load_auto(const char *path, const kgm_load_opts *o, kgm_datase
         return KGM_ERR(KGM_ERR_IO, "%s: no such file, folder or shared dataset", path);
     }
     /* a cache file? */
-    FILE *f = fopen(path, "rb");
-    if (!f) return KGM_ERR(KGM_ERR_IO, "cannot open %s", path);
+    /* the first block decides the format; a stream could not be read again */
+    int fd;
+    KGM_TRY(kgm__open_regular(path, &fd, NULL));
     char head[4096];
-    size_t n = fread(head, 1, sizeof head, f);
-    fclose(f);
+    size_t n = 0;
+    while (n < sizeof head) {
+        ssize_t k = read(fd, head + n, sizeof head - n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break;
+        n += (size_t)k;
+    }
+    close(fd);
     size_t ml = strlen(KGM_CACHE_MAGIC);
     for (size_t i = 0; i + ml <= n && i < 64; i++)
         if (memcmp(head + i, KGM_CACHE_MAGIC, ml) == 0) return kgm_dataset_load(path, NULL, ds);

@@ -1,7 +1,9 @@
 /* Word vectors (word2vec / GloVe text) and .npy float32 matrices. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data_internal.h"
 
@@ -246,6 +248,9 @@ kgm_status kgm__npy_parse(const char *name, const void *data, size_t n, kgm_tens
     if (rows > INT32_MAX || cols > INT32_MAX || (cols && rows > INT64_MAX / 4 / cols))
         return KGM_ERR(KGM_ERR_PARSE, "%s: expected a shape within int32 rows and cols, found (%lld, %lld)", name,
                        (long long)rows, (long long)cols);
+    if (rows == 0 || cols == 0)
+        return KGM_ERR(KGM_ERR_SHAPE, "%s: expected a non-empty matrix, found shape (%lld, %lld)", name,
+                       (long long)rows, (long long)cols);
     size_t body = n - hoff - hlen, need = (size_t)(rows * cols) * 4;
     if (body != need)
         return KGM_ERR(KGM_ERR_PARSE, "%s: expected %zu data bytes for shape (%lld, %lld), found %zu", name, need,
@@ -253,13 +258,29 @@ kgm_status kgm__npy_parse(const char *name, const void *data, size_t n, kgm_tens
     kgm_tensor *t;
     KGM_TRY(kgm_tensor_new((int32_t)rows, (int32_t)cols, &t));
     if (need) memcpy(t->data, b + hoff + hlen, need);
+    /* checked here: a NaN or 3e38 would surface much later as a non-finite
+     * gradient of the embedding table, naming neither the file nor the value */
+    for (int64_t i = 0; i < rows * cols; i++) {
+        float x = t->data[i];
+        if (!isfinite(x) || fabsf(x) > KGM_NPY_MAX_ABS) {
+            kgm_tensor_free(t);
+            return KGM_ERR(KGM_ERR_PARSE,
+                           "%s: expected finite values with |x| <= %g, found %g at element %lld (row %lld, col %lld)",
+                           name, KGM_NPY_MAX_ABS, (double)x, (long long)i, (long long)(i / cols), (long long)(i % cols));
+        }
+    }
     *out = t;
     return KGM_OK;
 }
 
 static kgm_status read_all(const char *path, char **out, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return KGM_ERR(KGM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    int fd;
+    KGM_TRY(kgm__open_regular(path, &fd, NULL));
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return KGM_ERR(KGM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    }
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     while (buf) {

@@ -186,7 +186,7 @@ kgm_status kgm_load_wordnet(const char *dir, const kgm_load_opts *o, kgm_dataset
     int found = 0;
     for (int i = 0; i < 4; i++) {
         if (!kgm__join(path, sizeof path, dir, files[i])) return KGM_ERR(KGM_ERR_ARG, "path too long");
-        if (!kgm__exists(path)) continue;
+        if (!kgm__present(path)) continue;
         KGM_TRY(kgm__with_file(path, o, ds, files[i] + 5, "wordnet", body_wn, ds));
         found++;
     }

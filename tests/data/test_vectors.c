@@ -88,3 +88,54 @@ Test(npy, round_trip_and_header_checks) {
     cr_assert_eq(kgm__npy_parse("v.npy", "PK\x03\x04 not npy at all", 20, &u), KGM_ERR_PARSE);
     kgm_tensor_free(t);
 }
+
+/* A .npy image of shape (rows, cols) holding `v` (rows * cols floats). */
+static size_t npy_image(char *buf, int rows, int cols, const float *v) {
+    char hdr[118];
+    memset(hdr, ' ', sizeof hdr);
+    int k = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", rows, cols);
+    hdr[k] = ' ';
+    hdr[sizeof hdr - 1] = '\n';
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (char)sizeof hdr;
+    buf[9] = 0;
+    memcpy(buf + 10, hdr, sizeof hdr);
+    memcpy(buf + 128, v, (size_t)rows * (size_t)cols * 4);
+    return 128 + (size_t)rows * (size_t)cols * 4;
+}
+
+Test(npy, non_finite_and_huge_values_name_the_file_and_element) {
+    char buf[256];
+    kgm_tensor *u = NULL;
+    float v[6] = {0.5f, -1.0f, 2.0f, 3.0f, 4.0f, 1e29f};
+    size_t n = npy_image(buf, 2, 3, v);
+    cr_assert_eq(kgm__npy_parse("emb.npy", buf, n, &u), KGM_OK, "%s", kgm_error_message());
+    cr_assert_float_eq(u->data[5], 1e29f, 1e22);
+    kgm_tensor_free(u);
+    const float bad[3] = {NAN, INFINITY, 3e38f};
+    const char *want[3] = {"found nan at element 4 (row 1, col 1)", "found inf at element 4 (row 1, col 1)",
+                           "found 3e+38 at element 4 (row 1, col 1)"};
+    for (int k = 0; k < 3; k++) {
+        v[4] = bad[k];
+        n = npy_image(buf, 2, 3, v);
+        u = NULL;
+        cr_assert_eq(kgm__npy_parse("emb.npy", buf, n, &u), KGM_ERR_PARSE, "value %g accepted", (double)bad[k]);
+        cr_assert_null(u);
+        const char *m = kgm_error_message();
+        cr_assert(strstr(m, "emb.npy: expected finite values with |x| <= 1e+30"), "%s", m);
+        cr_assert(strstr(m, want[k]), "%s", m);
+    }
+}
+
+Test(npy, zero_extent_shape_names_the_file) {
+    char buf[256];
+    kgm_tensor *u = NULL;
+    float v[1] = {0};
+    size_t n = npy_image(buf, 5, 0, v);
+    cr_assert_eq(kgm__npy_parse("emb.npy", buf, n, &u), KGM_ERR_SHAPE);
+    cr_assert(strstr(kgm_error_message(), "emb.npy: expected a non-empty matrix, found shape (5, 0)"), "%s",
+              kgm_error_message());
+    n = npy_image(buf, 0, 4, v);
+    cr_assert_eq(kgm__npy_parse("emb.npy", buf, n, &u), KGM_ERR_SHAPE);
+    cr_assert(strstr(kgm_error_message(), "found shape (0, 4)"), "%s", kgm_error_message());
+}

@@ -159,8 +159,14 @@ void kgm_wordvecs_destroy(kgm_wordvecs *w);
 /* The vector of `word`, or NULL. */
 const float *kgm_wordvecs_get(const kgm_wordvecs *w, const char *word, size_t len);
 
+/* Largest |value| a .npy matrix may hold: embeddings beyond it overflow float32
+ * in the first dot products, so they are refused at load with the file named. */
+#define KGM_NPY_MAX_ABS 1e30
+
 /* A .npy float32 matrix (dtype '<f4', C order, 1-D (n,) -> (n, 1), or 2-D)
- * -> a heap tensor (kgm_tensor_free). */
+ * -> a heap tensor (kgm_tensor_free). A shape with a zero extent, or a value
+ * that is NaN, infinite or beyond KGM_NPY_MAX_ABS, is an error naming the file
+ * and (for values) the first bad element's index, row and column. */
 kgm_status kgm_npy_load(const char *path, kgm_tensor **out);
 /* Write a (rows, cols) tensor as .npy '<f4'. */
 kgm_status kgm_npy_save(const char *path, const kgm_tensor *t);

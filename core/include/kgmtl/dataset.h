@@ -316,7 +316,7 @@ kgm_status kgm_file_checksum(const char *path, uint64_t *out_bytes, uint64_t *ou
 /* Binary cache (msgpack)                                                    */
 
 #define KGM_CACHE_MAGIC "KGMTL-DATASET"
-#define KGM_CACHE_VERSION 1
+#define KGM_CACHE_VERSION 2 /* 2: whole-file checksum in a trailer */
 
 /* Write `ds` to `path` atomically (temp file + rename). */
 kgm_status kgm_dataset_save(const kgm_dataset *ds, const char *path);
