@@ -80,6 +80,15 @@ lib core/base base 0 "error.c arena.c rng.c hash.c progress.c runtime.c" \
 lib core/tensor tensor 1 "tensor.c tape.c params.c optim.c ops_dense.c ops_nn.c ops_sparse.c ops_loss.c gradcheck.c csr.c bench_ops.c" \
   "kgm_base_dep, openblas_dep, omp_dep" \
   "core/tensor: tensors, the tape, ops, parameter store, optimisers, CSR, the bench table."
+cat >> core/base/meson.build <<'MB'
+# taken by the plugin test harness (core/plugin/meson.build)
+kgm_base_sdk_objects = kgm_base_lib.extract_objects('error.c', 'arena.c', 'rng.c')
+MB
+cat >> core/tensor/meson.build <<'MB'
+# taken by the plugin test harness (core/plugin/meson.build)
+kgm_tensor_sdk_objects = kgm_tensor_lib.extract_objects('tensor.c', 'tape.c', 'params.c', 'optim.c',
+  'ops_dense.c', 'ops_nn.c', 'ops_sparse.c', 'ops_loss.c', 'gradcheck.c')
+MB
 lib core/metrics metrics 1 "metrics.c" "kgm_base_dep" "core/metrics: evaluation metrics."
 lib graph graph 2 "graph.c csr.c prop.c rgcn.c kgat.c sample.c" "kgm_tensor_dep, igraph_dep, omp_dep" \
   "graph/: the igraph-backed store, CSR views, message-passing layers, samplers."
@@ -113,11 +122,7 @@ cat >> core/plugin/meson.build <<'MB'
 kgm_plugin_host_sources = files('host.c', 'loader.c', 'probe.c', 'abi.c')
 # What the out-of-tree plugin test harness (plugins/meson.build) takes from
 # the libraries: the host table, the loader and everything they reach.
-kgm_sdk_host_objects = [
-  kgm_base_lib.extract_objects(files('../base/error.c', '../base/arena.c', '../base/rng.c')),
-  kgm_tensor_lib.extract_objects(files('../tensor/tensor.c', '../tensor/tape.c', '../tensor/params.c',
-    '../tensor/optim.c', '../tensor/ops_dense.c', '../tensor/ops_nn.c', '../tensor/ops_sparse.c',
-    '../tensor/ops_loss.c', '../tensor/gradcheck.c')),
+kgm_sdk_host_objects = [kgm_base_sdk_objects, kgm_tensor_sdk_objects,
   kgm_metrics_lib.extract_all_objects(recursive : false),
   kgm_plugin_lib.extract_objects(kgm_plugin_host_sources)]
 MB
