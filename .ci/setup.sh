@@ -128,7 +128,7 @@ asan)
     # workers; LeakSanitizer cannot suppress by top frame only (a pattern on
     # libcriterion would hide every test's leak, since Criterion calls the
     # tests), so each binary runs its tests one at a time (meson still runs
-    # binaries in parallel). Seen with tests/train/test_trainer, 2026-11-22.
+    # binaries in parallel). Seen with tests/core/train/test_trainer, 2026-11-22.
     export CRITERION_JOBS=1
     # sanitized code runs several times slower
     run_suite build-asan --timeout-multiplier 4

@@ -7,11 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kgmtl/bench.h"
-#include "kgmtl/data_load.h"
-#include "kgmtl/data_tools.h"
-#include "kgmtl/progress.h"
-#include "kgmtl/rng.h"
+#include "core/tensor/bench.h"
+#include "datasets/load.h"
+#include "datasets/tools.h"
+#include "core/base/progress.h"
+#include "core/base/rng.h"
 
 /* CPU time of this process: on a shared machine wall time also counts the
  * time other processes held the core. */

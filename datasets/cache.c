@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "data_internal.h"
+#include "datasets/data_internal.h"
 
 /* ---- writing ---------------------------------------------------------------- */
 

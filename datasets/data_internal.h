@@ -7,9 +7,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "kgmtl/data_load.h"
-#include "kgmtl/dataset.h"
-#include "kgmtl/progress.h"
+#include "datasets/load.h"
+#include "datasets/dataset.h"
+#include "core/base/progress.h"
 
 /* ---- growable arrays ----------------------------------------------------- */
 

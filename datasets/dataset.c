@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data_internal.h"
+#include "datasets/data_internal.h"
 
 void kgm_prep_settings_default(kgm_prep_settings *p) {
     memset(p, 0, sizeof *p);

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data_internal.h"
+#include "datasets/data_internal.h"
 
 typedef struct {
     uint64_t key;

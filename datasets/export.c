@@ -3,8 +3,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "data_internal.h"
-#include "kgmtl/data_tools.h"
+#include "datasets/data_internal.h"
+#include "datasets/tools.h"
 
 static kgm_status open_out(const char *dir, const char *name, FILE **f, char *path, size_t n) {
     if (!kgm__join(path, n, dir, name)) return KGM_ERR(KGM_ERR_ARG, "path too long");

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data_internal.h"
+#include "datasets/data_internal.h"
 
 /* Direct table bounds: ids below DIRECT_MAX may use it, and it never grows
  * beyond 8 entries per interned id (+ a floor), so sparse huge ids stay in the

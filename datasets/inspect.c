@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data_internal.h"
-#include "kgmtl/data_tools.h"
+#include "datasets/data_internal.h"
+#include "datasets/tools.h"
 
 static kgm_status ig(igraph_error_t e, const char *what) {
     if (e == IGRAPH_SUCCESS) return KGM_OK;

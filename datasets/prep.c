@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data_internal.h"
-#include "kgmtl/data_prep.h"
-#include "kgmtl/rng.h"
+#include "datasets/data_internal.h"
+#include "datasets/prep.h"
+#include "core/base/rng.h"
 
 static kgm_status no_split_yet(const kgm_dataset *ds, const char *what) {
     if (ds->split.n_train || ds->split.n_valid || ds->split.n_test)

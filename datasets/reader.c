@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "data_internal.h"
+#include "datasets/data_internal.h"
 
 #define READ_BLOCK (4u << 20)
 #define MAX_LINE (256u << 20)

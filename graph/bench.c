@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "graph_internal.h"
-#include "kgmtl/bench.h"
+#include "graph/graph_internal.h"
+#include "core/tensor/bench.h"
 #include "kgmtl/kgmtl.h"
 
 /* ---- WordNet triples: "synset <TAB> relation <TAB> synset" ------------------------ */

@@ -1,6 +1,6 @@
 /* CSR views: extraction from the graph store, the transpose, relation
  * grouping, normalisation constants, and mini-batch subgraphs. */
-#include "graph_internal.h"
+#include "graph/graph_internal.h"
 
 static void *xmalloc(size_t n, size_t size, bool *fail) {
     void *p = malloc((n ? n : 1) * size);

@@ -2,7 +2,7 @@
  * about the graph (degrees, components, k-hop neighbourhoods, statistics). */
 #include <stdio.h>
 
-#include "graph_internal.h"
+#include "graph/graph_internal.h"
 
 kgm_status kgm_graph_igraph_err(int code, const char *file, int line, const char *what) {
     if (code == IGRAPH_SUCCESS) return KGM_OK;

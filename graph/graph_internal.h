@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kgmtl/graph.h"
-#include "kgmtl/ops.h"
-#include "kgmtl/params.h"
-#include "kgmtl/status.h"
-#include "kgmtl/tensor.h"
+#include "graph/graph.h"
+#include "core/tensor/ops.h"
+#include "core/tensor/params.h"
+#include "core/base/status.h"
+#include "core/tensor/tensor.h"
 
 /* Loops with less work than this (elements touched) stay on one thread. */
 #define KGM_GRAPH_PAR_MIN 32768

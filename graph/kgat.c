@@ -9,7 +9,7 @@
 #include <cblas.h>
 #include <omp.h>
 
-#include "graph_internal.h"
+#include "graph/graph_internal.h"
 
 typedef struct {
     const kgm_graph_csr *g;

@@ -6,7 +6,7 @@
  * and both sum in a fixed order whatever the number of threads. */
 #include <omp.h>
 
-#include "graph_internal.h"
+#include "graph/graph_internal.h"
 
 kgm_status kgm_graph_check_x(const kgm_graph_csr *g, const kgm_tensor *x, const char *what) {
     if (!g || !g->rowptr) return KGM_ERR(KGM_ERR_ARG, "%s: CSR view is NULL or empty", what);

@@ -5,7 +5,7 @@
  * pass needs atomics and sums run in a fixed order. */
 #include <omp.h>
 
-#include "graph_internal.h"
+#include "graph/graph_internal.h"
 
 static kgm_status add_self(kgm_tape *tp, kgm_tensor *x, kgm_tensor *w0, kgm_tensor *agg, kgm_tensor **out) {
     if (!w0) {

@@ -1,8 +1,8 @@
 /* Fixed fan-out neighbour sampling (KGCN-style receptive fields). */
 #include <omp.h>
 
-#include "graph_internal.h"
-#include "kgmtl/rng.h"
+#include "graph/graph_internal.h"
+#include "core/base/rng.h"
 
 void kgm_fanout_init(kgm_fanout *f) { memset(f, 0, sizeof *f); }
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "report_internal.h"
+#include "reports/report_internal.h"
 
 #define CHART_W 380
 #define MAX_POINTS 300

@@ -4,8 +4,8 @@
 
 #include <stdio.h>
 
-#include "kgmtl/config.h"
-#include "kgmtl/report.h"
+#include "core/train/config.h"
+#include "reports/report.h"
 
 /* Interned strings (task, metric, split and plugin names). */
 typedef struct rp_strs {

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "report_internal.h"
+#include "reports/report_internal.h"
 
 int32_t rp_find(const rp_strs *t, const char *s) {
     for (int32_t i = 0; i < t->n; i++)

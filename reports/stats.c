@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "kgmtl/report.h"
+#include "reports/report.h"
 
 double kgm_stat_mean(const double *x, int32_t n) {
     if (n <= 0) return NAN;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "report_internal.h"
+#include "reports/report_internal.h"
 
 void rp_fmt(char *buf, size_t n, double v) {
     double a = fabs(v);

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "report_internal.h"
+#include "reports/report_internal.h"
 
 /* tab10, then darker and lighter variants so up to 20 groups stay distinct */
 static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",

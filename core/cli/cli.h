@@ -3,7 +3,7 @@
 #ifndef KGMTL_CLI_H
 #define KGMTL_CLI_H
 
-#include "kgmtl/host.h"
+#include "core/plugin/host.h"
 
 int kgm_cmd_run(int argc, char **argv);
 int kgm_cmd_report(int argc, char **argv);

@@ -1,13 +1,13 @@
-/* kgmtl bench — dispatches to the benchmark commands (kgmtl/bench.h). */
+/* kgmtl bench — dispatches to the benchmark commands (core/tensor/bench.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
-#include "kgmtl/bench.h"
+#include "core/tensor/bench.h"
 
 /* Fallbacks until the real commands land; a strong definition linked into
- * the executable replaces them (see the linking note in kgmtl/bench.h). */
+ * the executable replaces them (see the linking note in core/tensor/bench.h). */
 static int not_built(const char *what) {
     fprintf(stderr, "kgmtl bench %s: not built yet\n", what);
     return 2;

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "kgmtl/data_load.h"
-#include "kgmtl/data_prep.h"
-#include "kgmtl/data_tools.h"
+#include "datasets/load.h"
+#include "datasets/prep.h"
+#include "datasets/tools.h"
 #include "kgmtl/kgmtl.h"
 
 static void usage(FILE *f) {

@@ -5,7 +5,7 @@
 
 #include "cli.h"
 #include "kgmtl/kgmtl.h"
-#include "kgmtl/trainer.h"
+#include "core/train/trainer.h"
 
 
 static void usage(FILE *f) {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "kgmtl/host.h"
+#include "core/plugin/host.h"
 
 
 static void usage(FILE *f) {

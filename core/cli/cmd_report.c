@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "kgmtl/host.h"
-#include "kgmtl/manifest.h"
-#include "kgmtl/report.h"
+#include "core/plugin/host.h"
+#include "experiments/manifest.h"
+#include "reports/report.h"
 
 
 static void usage(FILE *f) {
@@ -57,7 +57,7 @@ int kgm_cmd_report(int argc, char **argv) {
     kgm_status st = kgm_cli_plugin_path(&pd, &sp);
     char html[4096] = "";
     if (!st) {
-        kgm_report_opts ro = {.direction = kgm_report_plugin_direction, .direction_user = &sp, .title = title};
+        kgm_report_opts ro = {.direction = kgm_plugin_metric_direction, .direction_user = &sp, .title = title};
         st = kgm_report_generate(argv[optind], &ro, quiet ? NULL : stdout, html, sizeof html);
     }
     kgm_plugin_path_destroy(&sp);

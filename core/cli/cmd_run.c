@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "kgmtl/host.h"
-#include "kgmtl/manifest.h"
-#include "kgmtl/report.h"
-#include "kgmtl/runner.h"
-#include "kgmtl/trainer.h"
+#include "core/plugin/host.h"
+#include "experiments/manifest.h"
+#include "reports/report.h"
+#include "experiments/runner.h"
+#include "core/train/trainer.h"
 
 
 /* The built-in demo: two tasks on a small generated world, KG encoder on/off,
@@ -206,7 +206,7 @@ int kgm_cmd_run(int argc, char **argv) {
     if (ro.dry_run) goto out;
     rc = (st == KGM_OK && ss.failed == 0) ? 0 : 1;
     if (!no_report && st == KGM_OK) {
-        kgm_report_opts rep = {.direction = kgm_report_plugin_direction, .direction_user = &sp};
+        kgm_report_opts rep = {.direction = kgm_plugin_metric_direction, .direction_user = &sp};
         char html[KGM_PATH + 32];
         printf("\n");
         if (kgm_report_generate(plan->output, &rep, stdout, html, sizeof html) != KGM_OK) {

@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kgmtl/config.h"
+#include "core/train/config.h"
 
 #define EU_PATH (4 * KGM_PATH)
 

@@ -3,10 +3,10 @@
 #include <glob.h>
 #include <math.h>
 
-#include "exp_util.h"
-#include "kgmtl/host.h"
+#include "tests/experiments/exp_util.h"
+#include "core/plugin/host.h"
 #include "kgmtl/kgmtl.h"
-#include "kgmtl/manifest.h"
+#include "experiments/manifest.h"
 
 static char dir[KGM_PATH];
 static kgm_run_config *cfg;

@@ -8,12 +8,12 @@
 #include <signal.h>
 #include <sys/file.h>
 
-#include "exp_util.h"
+#include "tests/experiments/exp_util.h"
 #include "kgmtl/kgmtl.h"
-#include "kgmtl/report.h"
-#include "kgmtl/runner.h"
-#include "kgmtl/rundir.h"
-#include "kgmtl/checkpoint.h"
+#include "reports/report.h"
+#include "experiments/runner.h"
+#include "core/train/rundir.h"
+#include "core/train/checkpoint.h"
 
 static char dir[KGM_PATH];
 static FILE *devnull;

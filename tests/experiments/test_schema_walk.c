@@ -31,9 +31,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "exp_util.h"
-#include "kgmtl/host.h"
-#include "kgmtl/manifest.h"
+#include "tests/experiments/exp_util.h"
+#include "core/plugin/host.h"
+#include "experiments/manifest.h"
 #include "kgmtl/plugin.h"
 
 typedef enum { FX_RUN, FX_FILE, FX_CONTAINS, FX_SAME, FX_REJECT } fx_kind;

@@ -8,8 +8,8 @@
 #include <igraph.h>
 #include <stdio.h>
 
-#include "../common/testutil.h"
-#include "kgmtl/graph.h"
+#include "tests/common/testutil.h"
+#include "graph/graph.h"
 
 #define GT_OK(expr)                                                                                \
     do {                                                                                           \

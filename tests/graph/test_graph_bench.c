@@ -2,7 +2,7 @@
  * generated fallback, and the CSV figure names. */
 #include <unistd.h>
 
-#include "graph_testutil.h"
+#include "tests/graph/graph_testutil.h"
 
 #include <criterion/redirect.h>
 

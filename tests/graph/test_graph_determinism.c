@@ -4,7 +4,7 @@
  * kernel takes its parallel path. */
 #include <omp.h>
 
-#include "graph_testutil.h"
+#include "tests/graph/graph_testutil.h"
 
 static void setup(void) { kgm_init_runtime(); }
 

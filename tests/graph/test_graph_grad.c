@@ -1,7 +1,7 @@
 /* Finite-difference gradient checks of every message-passing layer, on
  * random small graphs (isolated nodes, self-loops, multi-edges, weights),
  * on Zachary's karate club and on Les Misérables. */
-#include "graph_testutil.h"
+#include "tests/graph/graph_testutil.h"
 
 #define TOL 2e-2
 #define H 1e-2

@@ -1,7 +1,7 @@
 /* Samplers: fixed fan-out receptive fields and mini-batch subgraphs. */
 #include <omp.h>
 
-#include "graph_testutil.h"
+#include "tests/graph/graph_testutil.h"
 
 static void setup(void) { kgm_init_runtime(); }
 

@@ -1,6 +1,6 @@
 /* The graph store: validation policies, igraph queries, statistics, CSR
  * views against igraph's own adjacency, igraph failure paths. */
-#include "graph_testutil.h"
+#include "tests/graph/graph_testutil.h"
 
 static void setup(void) { kgm_init_runtime(); }
 

@@ -1,5 +1,5 @@
 /* Miniature backend and training loop for the plugin tests (see minibackend.h). */
-#include "minibackend.h"
+#include "tests/plugins/minibackend.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -14,7 +14,7 @@
 #ifndef KGMTL_TEST_MINIBACKEND_H
 #define KGMTL_TEST_MINIBACKEND_H
 
-#include "kgmtl/host.h"
+#include "core/plugin/host.h"
 #include "kgmtl/kgmtl.h"
 
 #define MB_U 60       /* users */

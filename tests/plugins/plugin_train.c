@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "minibackend.h"
+#include "tests/plugins/minibackend.h"
 
 int main(int argc, char **argv) {
     if (argc < 2) {

@@ -1,5 +1,5 @@
 /* Forward compatibility of the plugin ABI, both ways. This binary is a
- * SIMULATED next-minor host: it compiles the host (core/plugin_host.c,
+ * SIMULATED next-minor host: it compiles the host (core/plugin/host.c,
  * plugin_loader.c, plugin_abi.c, plugin_probe.c) and the mini backend with
  * -DKGM_ABI_SIMULATE_NEXT_MINOR, so its kgm_batch has a field appended and
  * its host table a member appended, exactly as plugin.h allows a minor to do.
@@ -18,9 +18,9 @@
 #include <string.h>
 
 #include "abi_guard.h"
-#include "kgmtl/host.h"
+#include "core/plugin/host.h"
 #include "kgmtl/kgmtl.h"
-#include "minibackend.h"
+#include "tests/plugins/minibackend.h"
 
 #ifndef KGM_ABI_SIMULATE_NEXT_MINOR
 #error "test_abi_next must be built with -DKGM_ABI_SIMULATE_NEXT_MINOR"

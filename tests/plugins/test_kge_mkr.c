@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kgmtl/gradcheck.h"
-#include "kgmtl/host.h"
+#include "core/tensor/gradcheck.h"
+#include "core/plugin/host.h"
 #include "kgmtl/kgmtl.h"
-#include "kgmtl/params.h"
-#include "kgmtl/rng.h"
-#include "minibackend.h"
+#include "core/tensor/params.h"
+#include "core/base/rng.h"
+#include "tests/plugins/minibackend.h"
 
 #ifndef MB_PLUGIN_DIR
 #error "MB_PLUGIN_DIR must point at <builddir>/plugins"

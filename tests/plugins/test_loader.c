@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kgmtl/host.h"
+#include "core/plugin/host.h"
 #include "kgmtl/kgmtl.h"
-#include "minibackend.h"
+#include "tests/plugins/minibackend.h"
 
 static char *path_of(const char *dir, const char *file) {
     static char buf[4][1024];

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kgmtl/host.h"
+#include "core/plugin/host.h"
 #include "kgmtl/kgmtl.h"
-#include "minibackend.h"
+#include "tests/plugins/minibackend.h"
 
 #ifndef MB_PLUGIN_DIR
 #error "MB_PLUGIN_DIR must point at <builddir>/plugins"

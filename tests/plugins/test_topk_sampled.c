@@ -14,7 +14,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "kgmtl/host.h"
+#include "core/plugin/host.h"
 #include "kgmtl/kgmtl.h"
 
 #define NU 2

@@ -2,28 +2,20 @@
 #ifndef KGMTL_KGMTL_H
 #define KGMTL_KGMTL_H
 
-#include "kgmtl/arena.h"
-#include "kgmtl/gradcheck.h"
-#include "kgmtl/metrics.h"
-#include "kgmtl/ops.h"
-#include "kgmtl/optim.h"
-#include "kgmtl/params.h"
+#include "core/base/arena.h"
+#include "core/tensor/gradcheck.h"
+#include "core/metrics/metrics.h"
+#include "core/tensor/ops.h"
+#include "core/tensor/optim.h"
+#include "core/tensor/params.h"
 #include "kgmtl/plugin.h"
-#include "kgmtl/progress.h"
-#include "kgmtl/rng.h"
-#include "kgmtl/status.h"
-#include "kgmtl/tape.h"
-#include "kgmtl/tensor.h"
+#include "core/base/progress.h"
+#include "core/base/rng.h"
+#include "core/base/runtime.h"
+#include "core/base/status.h"
+#include "core/tensor/tape.h"
+#include "core/tensor/tensor.h"
 
-#define KGM_VERSION_STRING "0.1.0"
 
-/* Process-wide set-up, called once at start-up by the CLI and by tests:
- * replaces igraph's abort-on-error handler with one that returns codes, and
- * keeps OpenBLAS single-threaded-per-call consistent with OpenMP settings. */
-void kgm_init_runtime(void);
-
-/* Threads used by kgmtl kernels (OpenMP); 0 = library default. */
-void kgm_set_threads(int n);
-int kgm_get_threads(void);
 
 #endif

@@ -15,7 +15,7 @@
  * unit-test a plugin .so out of tree; plugins themselves never include it.
  *
  * Compatibility promise (SQLite/Redis style), for every struct that crosses
- * the boundary (layout frozen by _Static_asserts in core/plugin_abi.c):
+ * the boundary (layout frozen by _Static_asserts in core/plugin/abi.c):
  *  - kgm_host_api, kgm_metrics_api (host -> plugin): append-only. A plugin
  *    checks `host->struct_size >= KGM_HOST_API_SIZE_1_<minor>` before using a
  *    member added after 1.0 (and may return NULL from kgm_task_entry).
@@ -57,7 +57,7 @@
 extern "C" {
 #endif
 
-#define KGM_ABI_MAJOR 1
+#include "kgmtl/version.h" /* KGM_ABI_MAJOR, KGM_VERSION_STRING (from meson.build) */
 #ifndef KGM_ABI_SIMULATE_NEXT_MINOR
 #define KGM_ABI_MINOR 2
 #else

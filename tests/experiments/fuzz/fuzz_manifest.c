@@ -28,8 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kgmtl/config.h"
-#include "kgmtl/manifest.h"
+#include "core/train/config.h"
+#include "experiments/manifest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
