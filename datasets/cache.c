@@ -819,7 +819,7 @@ kgm_status kgm_dataset_load(const char *path, const kgm_cache_expect *expect, kg
     kgm_dataset_init(ds);
     int fd;
     uint64_t size;
-    KGM_TRY(kgm__open_regular(path, &fd, &size));
+    KGM_TRY(kgm_file_open_regular(path, &fd, &size));
     size_t n = (size_t)size;
     if (n == 0) {
         close(fd);

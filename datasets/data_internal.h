@@ -10,6 +10,7 @@
 #include "datasets/load.h"
 #include "datasets/dataset.h"
 #include "core/base/progress.h"
+#include "core/base/file.h"
 
 /* ---- growable arrays ----------------------------------------------------- */
 
@@ -107,12 +108,8 @@ bool kgm__is_missing(const char *p, size_t n);
 /* dir + "/" + name into buf; false if it does not fit. */
 bool kgm__join(char *buf, size_t n, const char *dir, const char *name);
 /* Anything is at `path` (file, folder, FIFO, ...): an optional input that is
- * present must then be read, and kgm__open_regular refuses what is not a file. */
+ * present must then be read, and kgm_file_open_regular (core/base/file.h) refuses what is not a file. */
 bool kgm__present(const char *path);
-/* Open a regular file for reading without blocking on a FIFO: anything else
- * (directory, FIFO, pipe, device, socket) is KGM_ERR_IO naming the path and
- * what it is. *size gets the file size (size may be NULL). */
-kgm_status kgm__open_regular(const char *path, int *fd, uint64_t *size);
 bool kgm__is_dir(const char *path);
 
 /* Latin-1 -> UTF-8 unless the bytes already are valid UTF-8. `out` must have

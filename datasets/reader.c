@@ -62,42 +62,6 @@ static void progress_start(kgm_reader *r) {
     }
 }
 
-static const char *file_kind(mode_t m) {
-    if (S_ISDIR(m)) return "a directory";
-    if (S_ISFIFO(m)) return "a FIFO or pipe (process substitution)";
-    if (S_ISCHR(m)) return "a character device";
-    if (S_ISBLK(m)) return "a block device";
-    if (S_ISSOCK(m)) return "a socket";
-    return "not a regular file";
-}
-
-kgm_status kgm__open_regular(const char *path, int *out_fd, uint64_t *size) {
-    *out_fd = -1;
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer before we can
-     * refuse it; it changes nothing for a regular file */
-    int fd = open(path, O_RDONLY | O_NONBLOCK);
-    if (fd < 0) return KGM_ERR(KGM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return KGM_ERR(KGM_ERR_IO, "cannot stat %s: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        /* a source is hashed while it is read and hashed again whenever a
-         * cache built from it is checked for staleness: a stream cannot be
-         * read twice, so it is refused rather than half-read or waited on */
-        return KGM_ERR(KGM_ERR_IO, "%s is %s, expected a regular file (copy a stream to a file first)", path,
-                       file_kind(st.st_mode));
-    }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    if (size) *size = (uint64_t)st.st_size;
-    *out_fd = fd;
-    return KGM_OK;
-}
-
 kgm_status kgm_reader_open(kgm_reader *r, const char *path, const kgm_load_opts *o) {
     memset(r, 0, sizeof *r);
     r->path = path;
@@ -105,7 +69,7 @@ kgm_status kgm_reader_open(kgm_reader *r, const char *path, const kgm_load_opts 
     r->fd = -1;
     kgm_hasher_init(&r->hash);
     int fd;
-    KGM_TRY(kgm__open_regular(path, &fd, &r->size));
+    KGM_TRY(kgm_file_open_regular(path, &fd, &r->size));
 #ifdef POSIX_FADV_SEQUENTIAL
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "datasets/data_internal.h"
+#include "core/base/file.h"
+#include "core/base/hash.h"
 
 #define P1 0x9E3779B97F4A7C15ull
 #define P2 0xBF58476D1CE4E5B9ull
@@ -89,7 +90,7 @@ uint64_t kgm_hash64(const void *data, size_t n) {
 
 kgm_status kgm_file_checksum(const char *path, uint64_t *out_bytes, uint64_t *out_sum) {
     int fd;
-    KGM_TRY(kgm__open_regular(path, &fd, NULL));
+    KGM_TRY(kgm_file_open_regular(path, &fd, NULL));
     enum { BUF = 1 << 20 };
     uint8_t *buf = malloc(BUF);
     if (!buf) {

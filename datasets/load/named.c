@@ -282,7 +282,7 @@ static kgm_status load_auto(const char *path, const kgm_load_opts *o, kgm_datase
     /* a cache file? */
     /* the first block decides the format; a stream could not be read again */
     int fd;
-    KGM_TRY(kgm__open_regular(path, &fd, NULL));
+    KGM_TRY(kgm_file_open_regular(path, &fd, NULL));
     char head[4096];
     size_t n = 0;
     while (n < sizeof head) {

@@ -275,7 +275,7 @@ kgm_status kgm__npy_parse(const char *name, const void *data, size_t n, kgm_tens
 
 static kgm_status read_all(const char *path, char **out, size_t *n) {
     int fd;
-    KGM_TRY(kgm__open_regular(path, &fd, NULL));
+    KGM_TRY(kgm_file_open_regular(path, &fd, NULL));
     FILE *f = fdopen(fd, "rb");
     if (!f) {
         close(fd);
